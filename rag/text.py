@@ -1,0 +1,49 @@
+"""Text helpers shared by ingestion, retrieval and answering."""
+
+from __future__ import annotations
+
+import re
+
+from rag.types import Chunk
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9_'-]*")
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
+    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too under until up very
+    was we were what when where which while who whom why will with would you your yours yourself yourselves
+    ask asked get got go going know knows let lets make made need needs one someone something thing things
+    tell us use used using want way ways does did do i'm it's we're what's there's whos who's whom anyone
+    should shall may might must also like really please thanks thank hi hey ok okay""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens."""
+    return _WORD.findall(text.lower())
+
+
+def key_terms(text: str) -> list[str]:
+    """Content words of a question (stopwords and 1-letter words removed), order kept, unique."""
+    out: list[str] = []
+    for w in words(text):
+        w = w.strip("'-")
+        if len(w) > 1 and w not in STOPWORDS and w not in out:
+            out.append(w)
+    return out
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper so 'deploys'/'deploying' meet 'deploy' in term matching."""
+    for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s"):
+        if len(word) > len(suf) + 3 and word.endswith(suf):
+            return word[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
+    return word
+
+
+def embed_text(chunk: Chunk) -> str:
+    """What is embedded and indexed for a chunk: its title and section give the passage context."""
+    head = chunk.title if not chunk.section else f"{chunk.title} - {chunk.section}"
+    return f"{head}\n{chunk.text}"
