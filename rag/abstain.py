@@ -1,0 +1,56 @@
+"""Should we answer? A small logistic model over signals that separate covered from uncovered questions.
+
+The top cosine alone separates poorly (questions about the organisation's own world score high
+even when nothing answers them), so it is combined with: how much of the question's key terms the
+best evidence covers, whether dense and BM25 agree on the top document, and the dense score gap.
+Coefficients come from ``eval/calibrate.py`` (cross-validated on the gold sets) and live in
+``abstain_model.json`` next to this file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+_MODEL = Path(__file__).with_name("abstain_model.json")
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Evidence-strength features of one retrieval."""
+
+    dense_top: float
+    coverage: float
+    agree: float
+    gap: float
+    bm25_top: float
+
+    def vector(self) -> list[float]:
+        return [self.dense_top, self.coverage, self.agree, self.gap, self.bm25_top]
+
+
+FEATURES = [f for f in asdict(Signals(0, 0, 0, 0, 0))]
+
+
+@dataclass(frozen=True)
+class AbstainModel:
+    """confidence = sigmoid(w . x + b); abstain when confidence < threshold."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = _MODEL) -> AbstainModel:
+        """The calibrated model, or a conservative hand-set default when none was calibrated."""
+        if path.exists():
+            d = json.loads(path.read_text())
+            return cls(tuple(d["weights"]), float(d["bias"]), float(d["threshold"]))
+        return cls((4.0, 6.0, 1.0, 2.0, 0.0), -5.5, 0.5)
+
+    def confidence(self, s: Signals) -> float:
+        """Probability-like score that the knowledge base answers the question."""
+        z = self.bias + sum(w * x for w, x in zip(self.weights, s.vector(), strict=True))
+        return 1.0 / (1.0 + math.exp(-z))

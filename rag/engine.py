@@ -1,0 +1,210 @@
+"""The query side in one object: retrieve, answer with citations, rank experts, decide to abstain."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.abstain import AbstainModel, Signals
+from rag.bm25 import BM25Index
+from rag.config import Settings
+from rag.embeddings import make_embedder
+from rag.embeddings.base import Embedder
+from rag.errors import BadInput, NotFound
+from rag.evidence import coverage, query_terms
+from rag.experts import rank_experts
+from rag.generators import make_generator
+from rag.generators.base import Draft, Quote
+from rag.people import PeopleDirectory
+from rag.retrieval import FusionWeights, HybridRetriever, Retrieved, ranked_doc_ids
+from rag.stores import open_store
+from rag.text import embed_text
+from rag.types import Answer, Citation, Expert, Filters, Hit
+
+MAX_QUESTION_CHARS = 2000
+_WHO = re.compile(
+    r"^\s*(who|whom)\b.*\b(ask|talk|contact|knows?|own|owns|owner|expert|responsible|maintains?|look(s)? after|"
+    r"help|ping|reach out|go to|person|people|team|in charge|understands?)\b"
+    r"|\bwho('s| is| are| do| does| should| can| could| would)\b.*\b(ask|talk|contact|expert|right person|"
+    r"go-to|knows?|owns?|in charge)\b",
+    re.IGNORECASE,
+)
+NO_ANSWER = "The knowledge base does not cover this."
+
+
+def is_who_knows(question: str) -> bool:
+    """'Who should I ask about X?' and friends: answered with people first."""
+    return bool(_WHO.search(question))
+
+
+@dataclass
+class DocumentView:
+    """A stored document reassembled from its chunks."""
+
+    doc_id: str
+    title: str
+    kind: str
+    source: str
+    paths: tuple[str, ...]
+    url: str | None
+    authors: tuple[str, ...]
+    date: str | None
+    channel: str | None
+    text: str
+    access: tuple[str, ...]
+
+
+class QueryEngine:
+    """Everything a question needs, built once from settings and shared by CLI, API and eval."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings)
+        self.store = open_store(settings, self.embedder, create=False)
+        manifest = settings.manifest_path
+        self.bm25 = BM25Index(self.store, version=lambda: (self.store.count(), _mtime(manifest)))
+        self.retriever = HybridRetriever(
+            store=self.store, embedder=self.embedder, bm25=self.bm25,
+            weights=FusionWeights(settings.dense_weight, settings.bm25_weight, settings.rrf_k),
+            candidates=settings.candidates, max_per_doc=settings.max_chunks_per_doc)
+        self.generator = make_generator(settings, idf=self.bm25.idf)
+        people_file = settings.data_dir / "people.json"
+        self.people = PeopleDirectory.load(people_file) if people_file.exists() else PeopleDirectory()
+        model = AbstainModel.load()
+        if settings.abstain_threshold is not None:
+            model = AbstainModel(model.weights, model.bias, settings.abstain_threshold)
+        self.abstain_model = model
+
+    # -- public ------------------------------------------------------------------------------
+    def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None) -> Answer:
+        """Answer ``question`` with cited sources and the colleagues who know, or abstain."""
+        t0 = time.perf_counter()
+        question = validate_question(question)
+        k = validate_k(k or self.settings.top_k)
+        got = self.retriever.retrieve(question, k=k, filters=filters)
+        signals = self.signals(question, got)
+        confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
+        abstained = not got.hits or confidence < self.abstain_model.threshold
+        who = is_who_knows(question)
+        if abstained:
+            draft = Draft(text=NO_ANSWER)
+        else:
+            draft = self.generator.generate(question, got.hits, max_sentences=self.settings.max_answer_sentences)
+            if not draft.quotes and not draft.text.strip():
+                abstained, draft = True, Draft(text=NO_ANSWER)
+        experts = rank_experts(question, got.hits if not abstained else got.hits[:3], quotes=draft.quotes,
+                               people=self.people, idf=self.bm25.idf)
+        if abstained:
+            # Still say whom to ask when someone is close to the topic, but only on real overlap.
+            experts = experts[:3] if signals.coverage >= 0.34 else []
+        citations = self._citations(draft.quotes) if not abstained else []
+        text = draft.text
+        if abstained:
+            text = NO_ANSWER + (f" Closest colleagues to ask: {', '.join(e.name for e in experts)}."
+                                if experts else "")
+        elif who and experts:
+            text = _people_first(experts) + " " + text
+        return Answer(question=question, answer=text, abstained=abstained, confidence=round(confidence, 4),
+                      citations=tuple(citations), experts=tuple(experts),
+                      latency_ms=round((time.perf_counter() - t0) * 1000, 1),
+                      question_kind="who-knows" if who else "question", question_id=uuid.uuid4().hex)
+
+    def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
+        """Ranked chunks for ``query`` (no answer)."""
+        return self.retriever.retrieve(validate_question(query, field="q"), k=validate_k(k), filters=filters,
+                                       mode=mode).hits
+
+    def experts(self, query: str, *, k: int = 10, filters: Filters | None = None) -> list[Expert]:
+        """The colleagues who know most about ``query``."""
+        hits = self.search(query, k=k, filters=filters)
+        return rank_experts(query, hits, quotes=[], people=self.people, idf=self.bm25.idf)
+
+    def document(self, doc_id: str, *, groups: tuple[str, ...] | None = None) -> DocumentView:
+        """A whole stored document; NotFound when unknown (or not readable by ``groups``)."""
+        chunks = self.store.get(doc_id=doc_id)
+        if groups is not None:
+            allowed = set(groups) | {"public"}
+            chunks = [c for c in chunks if allowed.intersection(c.access)]
+        if not chunks:
+            raise NotFound(f"No document with id {doc_id!r} - ids come from citations or /search results.")
+        c0 = chunks[0]
+        body = "\n\n".join(c.text for c in chunks)
+        return DocumentView(doc_id=doc_id, title=c0.title, kind=c0.kind, source=c0.source, paths=c0.paths,
+                            url=c0.url, authors=c0.doc_authors, date=c0.date, channel=c0.channel, text=body,
+                            access=c0.access)
+
+    # -- internals -----------------------------------------------------------------------------
+    def signals(self, question: str, got: Retrieved) -> Signals:
+        """Evidence-strength features for the abstention model."""
+        terms = query_terms(question)
+        cov = max((coverage(terms, embed_text(h.chunk), self.bm25.idf) for h in got.hits[:3]), default=0.0)
+        dense_docs = list(dict.fromkeys(c.doc_id for c, _ in got.dense))
+        bm25_docs = list(dict.fromkeys(c.doc_id for c, _ in got.bm25))
+        agree = 1.0 if dense_docs and bm25_docs and (dense_docs[0] in bm25_docs[:5] or bm25_docs[0] in
+                                                      dense_docs[:5]) else 0.0
+        dense_scores = []
+        seen: set[str] = set()
+        for c, s in got.dense:
+            if c.doc_id not in seen:
+                seen.add(c.doc_id)
+                dense_scores.append(s)
+        top = dense_scores[0] if dense_scores else 0.0
+        gap = top - dense_scores[1] if len(dense_scores) > 1 else top
+        b = got.bm25[0][1] if got.bm25 else 0.0
+        return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0))
+
+    def _citations(self, quotes: list[Quote]) -> list[Citation]:
+        by_doc: dict[str, list[Quote]] = {}
+        for q in quotes:
+            by_doc.setdefault(q.hit.chunk.doc_id, []).append(q)
+        out = []
+        for n, (doc_id, qs) in enumerate(by_doc.items(), start=1):
+            c = qs[0].hit.chunk
+            authors = tuple(dict.fromkeys(a for q in qs for a in q.authors))
+            out.append(Citation(n=n, doc_id=doc_id, title=c.title, kind=c.kind, source=c.source, url=c.url,
+                                quote=" … ".join(q.text for q in qs), section=c.section, authors=authors,
+                                date=c.date))
+        return out
+
+
+def ranked_documents(hits: list[Hit]) -> list[str]:
+    """Distinct doc ids in rank order (for evaluation)."""
+    return ranked_doc_ids(hits)
+
+
+def _people_first(experts: list[Expert]) -> str:
+    top = experts[0]
+    extra = f" ({top.team})" if top.team else ""
+    if top.active is False:
+        extra += ", who has left - their notes remain"
+    others = ", ".join(e.name for e in experts[1:3])
+    return f"Ask {top.name}{extra}." + (f" Also close to this: {others}." if others else "")
+
+
+def validate_question(question: object, *, field: str = "question") -> str:
+    """A non-empty string of reasonable length, else BadInput naming the field."""
+    if not isinstance(question, str):
+        raise BadInput(f"'{field}' must be a string", field=field)
+    q = question.strip()
+    if not q:
+        raise BadInput(f"'{field}' is empty - ask a question in plain language", field=field)
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadInput(f"'{field}' is {len(q)} characters; the limit is {MAX_QUESTION_CHARS}", field=field)
+    return q
+
+
+def validate_k(k: object) -> int:
+    """1..50 results."""
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
+        raise BadInput("'k' must be an integer from 1 to 50", field="k")
+    return k
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

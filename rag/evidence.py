@@ -1,0 +1,63 @@
+"""Splitting retrieved chunks into quotable units and scoring them against a question."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rag.generators.base import Quote
+from rag.text import key_terms, stem, words
+from rag.types import Hit
+
+_SENT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`*_])")
+_FENCE = re.compile(r"```.*?```", re.DOTALL)
+
+
+def split_units(text: str) -> list[str]:
+    """Sentences and list items of a passage; headings and empty lines dropped, code kept whole."""
+    units: list[str] = []
+    text = _FENCE.sub(lambda m: m.group(0).replace("\n", "\u2028"), text)
+    for para in re.split(r"\n\s*\n", text):
+        lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if all(re.match(r"^([-*+]|\d+[.)])\s", ln) or ln.startswith("|") for ln in lines):
+            units.extend(lines)
+            continue
+        joined = " ".join(ln for ln in lines if not ln.startswith("#"))
+        units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
+    return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3]
+
+
+def query_terms(question: str) -> list[str]:
+    """Stemmed key terms of a question."""
+    return list(dict.fromkeys(stem(t) for t in key_terms(question)))
+
+
+def coverage(terms: list[str], text: str, idf: Callable[[str], float]) -> float:
+    """IDF-weighted share of the question's key terms found in ``text`` (0..1)."""
+    if not terms:
+        return 0.0
+    present = {stem(w) for w in words(text)}
+    total = sum(idf(t) for t in terms)
+    return sum(idf(t) for t in terms if t in present) / total if total else 0.0
+
+
+def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]) -> list[Quote]:
+    """Every unit of every hit, scored by term coverage and the hit's retrieval strength."""
+    terms = query_terms(question)
+    top = max((h.score for h in hits), default=1.0) or 1.0
+    quotes: list[Quote] = []
+    for rank, hit in enumerate(hits):
+        rel = hit.score / top
+        if hit.chunk.messages:
+            items = [(u, (m.author,)) for m in hit.chunk.messages for u in split_units(m.text)]
+        else:
+            items = [(u, hit.chunk.authors or hit.chunk.doc_authors) for u in split_units(hit.chunk.text)]
+        for pos, (unit, authors) in enumerate(items):
+            cov = coverage(terms, unit, idf)
+            n_words = len(words(unit))
+            length_pen = 0.15 if n_words < 5 else (0.1 if n_words > 80 else 0.0)
+            score = 0.6 * cov + 0.4 * rel - length_pen - 0.02 * rank
+            quotes.append(Quote(hit=hit, text=unit, authors=authors, score=score, position=pos))
+    return quotes

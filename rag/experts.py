@@ -1,0 +1,87 @@
+"""Expert ranking, document-centric (Balog et al. 2006, "Model 2").
+
+score(person) = sum over evidence e of  relevance(e) * association(person, e), normalised to sum 1.
+
+Association is passage-level: for a thread, the people whose *messages* carry the evidence (never
+message counts, so the asker who posts most is not credited); for a page, the author of the quoted
+lines first (git blame or the authors list's main contributor), others with decaying weight.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from rag.evidence import coverage, query_terms
+from rag.generators.base import Quote
+from rag.people import PeopleDirectory
+from rag.types import Expert, Hit
+
+
+def _rank_weights(names: tuple[str, ...]) -> dict[str, float]:
+    raw = {n: 1.0 / (i + 1) for i, n in enumerate(dict.fromkeys(names))}
+    total = sum(raw.values()) or 1.0
+    return {n: w / total for n, w in raw.items()}
+
+
+def associations(hit: Hit, question_terms: list[str], idf: Callable[[str], float],
+                 quoted: list[Quote]) -> dict[str, float]:
+    """How strongly each person is tied to this piece of evidence (sums to 1)."""
+    chunk = hit.chunk
+    if quoted:
+        weights: dict[str, float] = defaultdict(float)
+        for q in quoted:
+            for name, w in _rank_weights(q.authors).items():
+                weights[name] += w * max(q.score, 0.05)
+        total = sum(weights.values()) or 1.0
+        return {n: w / total for n, w in weights.items()}
+    if chunk.messages:
+        # Each author counts by their single most relevant message, not by how many they sent.
+        best: dict[str, float] = {}
+        for m in chunk.messages:
+            c = coverage(question_terms, m.text, idf) + 0.05
+            best[m.author] = max(best.get(m.author, 0.0), c)
+        total = sum(best.values()) or 1.0
+        return {n: w / total for n, w in best.items()}
+    return _rank_weights(chunk.authors or chunk.doc_authors)
+
+
+def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people: PeopleDirectory,
+                 idf: Callable[[str], float], limit: int = 5) -> list[Expert]:
+    """The colleagues most associated with the evidence, with why and how recent."""
+    if not hits:
+        return []
+    terms = query_terms(question)
+    top = max(h.score for h in hits) or 1.0
+    scores: dict[str, float] = defaultdict(float)
+    evidence: dict[str, list[str]] = defaultdict(list)
+    titles: dict[str, list[str]] = defaultdict(list)
+    last: dict[str, str] = {}
+    by_chunk: dict[str, list[Quote]] = defaultdict(list)
+    for q in quotes:
+        by_chunk[q.hit.chunk.chunk_id].append(q)
+    for h in hits:
+        quoted = by_chunk.get(h.chunk.chunk_id, [])
+        rel = (h.score / top) * (1.5 if quoted else 1.0)
+        for name, a in associations(h, terms, idf, quoted).items():
+            if not name or name == "unknown":
+                continue
+            scores[name] += rel * a
+            if h.chunk.doc_id not in evidence[name]:
+                evidence[name].append(h.chunk.doc_id)
+                titles[name].append(h.chunk.title)
+            if h.chunk.date and h.chunk.date > last.get(name, ""):
+                last[name] = h.chunk.date
+    total = sum(scores.values()) or 1.0
+    out = []
+    for name, s in sorted(scores.items(), key=lambda kv: -kv[1])[:limit]:
+        person = people.get(name)
+        srcs = titles[name]
+        why = f"wrote {'the quoted lines in ' if any(name in q.authors for q in quotes) else ''}" + \
+              "; ".join(f"'{t}'" for t in srcs[:3]) + (f" and {len(srcs) - 3} more" if len(srcs) > 3 else "")
+        if last.get(name):
+            why += f" (latest {last[name][:10]})"
+        out.append(Expert(name=name, score=round(s / total, 4), team=person.team if person else None,
+                          active=person.active if person else None, evidence=tuple(evidence[name]),
+                          why=why, last_seen=last.get(name)))
+    return out

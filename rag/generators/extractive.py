@@ -1,0 +1,59 @@
+"""The default generator: no LLM. Picks the sentences or messages that answer the question from the
+retrieved chunks, orders them for reading, and marks each with its citation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rag.evidence import candidate_quotes, query_terms
+from rag.generators.base import Draft, Quote
+from rag.text import stem, words
+from rag.types import Hit
+
+
+class ExtractiveGenerator:
+    """Extractive answers: every sentence of the answer is a quote from a cited source."""
+
+    name = "extractive"
+
+    def __init__(self, idf: Callable[[str], float]) -> None:
+        self._idf = idf
+
+    def select(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> list[Quote]:
+        """The quotes worth showing, in reading order (by source rank, then position)."""
+        quotes = sorted(candidate_quotes(question, hits, self._idf), key=lambda q: -q.score)
+        terms = set(query_terms(question))
+        chosen: list[Quote] = []
+        per_chunk: dict[str, int] = {}
+        seen_words: list[set[str]] = []
+        for q in quotes:
+            if len(chosen) >= max_sentences:
+                break
+            ws = {stem(w) for w in words(q.text)}
+            if chosen and not (ws & terms):
+                continue  # after the best quote, keep only quotes that touch the question
+            if chosen and q.score < 0.5 * chosen[0].score:
+                break
+            cid = q.hit.chunk.chunk_id
+            if per_chunk.get(cid, 0) >= 2:
+                continue
+            if any(len(ws & s) / max(len(ws | s), 1) > 0.7 for s in seen_words):
+                continue  # near-duplicate (quoted twice in a thread, repeated boilerplate)
+            chosen.append(q)
+            seen_words.append(ws)
+            per_chunk[cid] = per_chunk.get(cid, 0) + 1
+        rank = {h.chunk.chunk_id: i for i, h in enumerate(hits)}
+        return sorted(chosen, key=lambda q: (rank[q.hit.chunk.chunk_id], q.position))
+
+    def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
+        """Quotes joined into a short answer with [n] markers, n numbering documents in order of use."""
+        quotes = self.select(question, hits, max_sentences=max_sentences)
+        numbers: dict[str, int] = {}
+        parts = []
+        for q in quotes:
+            n = numbers.setdefault(q.hit.chunk.doc_id, len(numbers) + 1)
+            text = q.text.strip()
+            if text[-1:] not in ".!?:`)\"'":
+                text += "."
+            parts.append(f"{text} [{n}]")
+        return Draft(text=" ".join(parts), quotes=quotes)
