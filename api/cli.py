@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rag.config import Settings
-from rag.errors import WhoknowsError
+from rag.errors import BadInput, WhoknowsError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Answers questions from your organisation's wikis, retros and threads - and says who knows.")
@@ -84,10 +83,74 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question in plain language.")],
+    k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve (1-50).")] = None,
+    kind: Annotated[list[str] | None, typer.Option("--kind", help="Only wiki, retro or thread (repeatable).")] = None,
+    channel: Annotated[list[str] | None, typer.Option("--channel", help="Only these channels.")] = None,
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Answer a question with numbered sources and the people to ask."""
+    from api.schemas import AnswerOut, FiltersIn
+    from rag.engine import QueryEngine
+
+    settings = make_settings(data_dir)
+    try:
+        bad = [x for x in (kind or []) if x not in ("wiki", "retro", "thread")]
+        if bad:
+            raise BadInput(f"--kind must be wiki, retro or thread (got {bad[0]!r})", field="kind")
+        filters = FiltersIn(kind=kind or None, channel=channel or None).to_domain() if (kind or channel) else None
+        answer = QueryEngine(settings).ask(question, k=k, filters=filters)
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    if as_json:
+        print(AnswerOut.from_domain(answer).model_dump_json(indent=2))
+        return
+    print_answer(answer)
+
+
+def print_answer(answer: Any) -> None:
+    """Human output: the answer, numbered sources with authors, the people to ask."""
+    out.print(f"[bold]Q:[/] {answer.question}")
+    style = "yellow" if answer.abstained else "green"
+    out.print(f"[bold {style}]A:[/] {answer.answer}  [dim](confidence {answer.confidence:.2f})[/]")
+    if answer.citations:
+        out.print("[bold]Sources[/]")
+        for c in answer.citations:
+            where = c.url or c.source
+            section = f" > {c.section}" if c.section else ""
+            out.print(f"  [{c.n}] {c.title}{section} ({c.kind}, {c.date or 'undated'}) - {', '.join(c.authors)}")
+            out.print(f"      [dim]{where}[/]")
+    if answer.experts:
+        out.print("[bold]People to ask[/]")
+        for e in answer.experts[:3]:
+            status = "" if e.active is not False else " [red](has left)[/]"
+            team = f", {e.team}" if e.team else ""
+            out.print(f"  - {e.name}{team}{status} - {e.why}")
+    out.print()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    data_dir: DataDir = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = make_settings(data_dir)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
 def main() -> None:  # pragma: no cover
     app()
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
-_ = json

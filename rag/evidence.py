@@ -26,6 +26,7 @@ def split_units(text: str) -> list[str]:
             continue
         joined = " ".join(ln for ln in lines if not ln.startswith("#"))
         units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
+    units = [re.sub(r"^([-*+]|\d+[.)])\s+", "", u) for u in units]
     return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3]
 
 

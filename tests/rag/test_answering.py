@@ -1,0 +1,80 @@
+"""The product's main job on the sample organisation: cited answers, abstention, who knows."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.engine import NO_ANSWER, QueryEngine, is_who_knows
+from rag.evidence import split_units
+from tests.rag.conftest import source_matches
+
+pytestmark = pytest.mark.slow
+
+
+def test_answerable_questions_cite_a_gold_source(engine: QueryEngine, gold: list[dict]) -> None:
+    items = [q for q in gold if q["kind"] != "unanswerable"]
+    ok = 0
+    for q in items:
+        a = engine.ask(q["question"])
+        if not a.abstained and any(source_matches([c.source], q["sources"]) for c in a.citations):
+            ok += 1
+    # Floor, not a target: the measured rate is in README; a regression below this fails.
+    assert ok / len(items) >= 0.6, f"{ok}/{len(items)} answered with a gold citation"
+
+
+def test_unanswerable_questions_abstain(engine: QueryEngine, gold: list[dict]) -> None:
+    items = [q for q in gold if q["kind"] == "unanswerable"]
+    abstained = [q["id"] for q in items if engine.ask(q["question"]).abstained]
+    assert len(abstained) / len(items) >= 0.5, abstained
+
+
+def test_who_knows_questions_name_a_gold_expert_first(engine: QueryEngine, gold: list[dict]) -> None:
+    items = [q for q in gold if q["kind"] == "who-knows"]
+    hits = 0
+    for q in items:
+        a = engine.ask(q["question"])
+        assert a.question_kind == "who-knows", q["question"]
+        if a.experts and a.experts[0].name in q["experts"]:
+            hits += 1
+            assert a.answer.startswith(f"Ask {a.experts[0].name}")
+    assert hits / len(items) >= 0.5
+
+
+def test_every_answer_sentence_carries_a_marker_to_a_real_citation(engine: QueryEngine, gold: list[dict]) -> None:
+    for q in [q for q in gold if q["kind"] in ("factual", "how-to")][:10]:
+        a = engine.ask(q["question"])
+        if a.abstained:
+            continue
+        numbers = {c.n for c in a.citations}
+        markers = [int(m) for m in re.findall(r"\[(\d+)\]", a.answer)]
+        assert markers and set(markers) == numbers
+        for c in a.citations:
+            doc = engine.document(c.doc_id)
+            for part in c.quote.split(" … "):
+                assert part[:40] in doc.text, (part, c.doc_id)
+
+
+def test_abstained_answer_says_so_and_cites_nothing(engine: QueryEngine) -> None:
+    a = engine.ask("What is the recipe for the sourdough bread in the office kitchen?")
+    assert a.abstained and a.answer.startswith(NO_ANSWER) and a.citations == ()
+
+
+def test_filters_restrict_kind(engine: QueryEngine) -> None:
+    from rag.types import Filters
+
+    hits = engine.search("deploy freeze", k=10, filters=Filters(kind=("thread",)))
+    assert hits and all(h.chunk.kind == "thread" for h in hits)
+
+
+def test_who_knows_detection() -> None:
+    assert is_who_knows("Who should I ask about the month-end invoicing batch?")
+    assert is_who_knows("Who knows how the VPN is set up?")
+    assert not is_who_knows("How do I rotate a Vault secret?")
+
+
+def test_split_units_keeps_list_items_and_sentences() -> None:
+    units = split_units("Intro sentence one here. Second sentence follows now.\n\n- first item of a list\n- second item here")
+    assert units == ["Intro sentence one here.", "Second sentence follows now.", "first item of a list",
+                     "second item here"]
