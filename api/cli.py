@@ -148,6 +148,40 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
+@app.command(name="eval")
+def evaluate(
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus folder to ingest and question.")],
+    qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSON lines).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.md and charts here.")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Build a new temporary store instead of reusing.")] = False,
+    as_json: JsonOut = False,
+) -> None:
+    """Score retrieval, citations, answers, experts and abstention against a gold set, with baselines."""
+    from eval.harness import run_eval
+    from eval.report import write_report
+
+    settings = make_settings(None)
+    try:
+        report = run_eval(corpus, qa, settings, fresh=fresh)
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    if out_dir is not None:
+        write_report(report, out_dir)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    mt = report.metrics
+    out.print(f"[bold]{report.questions} questions[/] on {report.corpus}")
+    for name, vals in [("whoknows", mt["retrieval"])] + [(k, v["retrieval"]) for k, v in report.baselines.items()]:
+        out.print(f"  {name:18s} " + "  ".join(f"{k} {v:.3f}" for k, v in vals.items() if v is not None))
+    for fam in ("citations", "answers", "experts", "abstention", "latency_ms"):
+        out.print(f"  {fam:18s} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                                               for k, v in mt[fam].items()))
+    if out_dir is not None:
+        out.print(f"report: {out_dir / 'report.md'}")
+
+
 def main() -> None:  # pragma: no cover
     app()
 

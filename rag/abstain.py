@@ -2,7 +2,7 @@
 
 The top cosine alone separates poorly (questions about the organisation's own world score high
 even when nothing answers them), so it is combined with: how much of the question's key terms the
-best evidence covers, whether dense and BM25 agree on the top document, and the dense score gap.
+best evidence covers (and whether its rarest terms appear at all), whether dense and BM25 agree on the top document, and the dense score gap.
 Coefficients come from ``eval/calibrate.py`` (cross-validated on the gold sets) and live in
 ``abstain_model.json`` next to this file.
 """
@@ -26,12 +26,13 @@ class Signals:
     agree: float
     gap: float
     bm25_top: float
+    rare: float
 
     def vector(self) -> list[float]:
-        return [self.dense_top, self.coverage, self.agree, self.gap, self.bm25_top]
+        return [self.dense_top, self.coverage, self.agree, self.gap, self.bm25_top, self.rare]
 
 
-FEATURES = [f for f in asdict(Signals(0, 0, 0, 0, 0))]
+FEATURES = [f for f in asdict(Signals(0, 0, 0, 0, 0, 0))]
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class AbstainModel:
         if path.exists():
             d = json.loads(path.read_text())
             return cls(tuple(d["weights"]), float(d["bias"]), float(d["threshold"]))
-        return cls((4.0, 6.0, 1.0, 2.0, 0.0), -5.5, 0.5)
+        return cls((4.0, 6.0, 1.0, 2.0, 0.0, 2.0), -6.5, 0.5)
 
     def confidence(self, s: Signals) -> float:
         """Probability-like score that the knowledge base answers the question."""

@@ -154,7 +154,11 @@ class QueryEngine:
         top = dense_scores[0] if dense_scores else 0.0
         gap = top - dense_scores[1] if len(dense_scores) > 1 else top
         b = got.bm25[0][1] if got.bm25 else 0.0
-        return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0))
+        # The question's two rarest terms are what distinguishes it; are they in the evidence at all?
+        rare_terms = sorted(terms, key=lambda t: -self.bm25.idf(t))[:2]
+        evidence = " ".join(embed_text(h.chunk) for h in got.hits[:3])
+        rare = coverage(rare_terms, evidence, lambda _t: 1.0) if rare_terms else 0.0
+        return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare)
 
     def _citations(self, quotes: list[Quote]) -> list[Citation]:
         by_doc: dict[str, list[Quote]] = {}

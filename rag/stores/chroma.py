@@ -234,3 +234,8 @@ class ChromaStore:
         if embs is None:
             return {}
         return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], embs, strict=True)}
+
+    @property
+    def collection(self) -> object:
+        """The raw Chroma collection - for the plain llama-index baseline in ``eval/`` only."""
+        return self._col

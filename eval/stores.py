@@ -1,0 +1,21 @@
+"""Stores for evaluation: one per corpus, reused while its content is unchanged (ingest is incremental)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest.pipeline import IngestSummary, ingest
+from rag.config import Settings
+from rag.types import stable_hash
+
+
+def eval_settings(corpus: Path, base: Settings, cache_dir: Path | None = None) -> Settings:
+    """Settings whose data dir is this corpus's evaluation store (under ``cache_dir``)."""
+    root = cache_dir or Path.home() / ".cache" / "whoknows" / "eval"
+    key = stable_hash(str(corpus.resolve()), base.embedder, str(base.chunk_tokens), length=12)
+    return base.model_copy(update={"data_dir": root / f"{corpus.resolve().name}-{key}"})
+
+
+def build_store(corpus: Path, settings: Settings) -> IngestSummary:
+    """Ingest ``corpus`` into ``settings.data_dir``; unchanged content embeds nothing."""
+    return ingest(corpus, settings)
