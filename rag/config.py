@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     top_k: int = 8
     candidates: int = 40
     dense_weight: float = 1.0
-    bm25_weight: float = 0.5
+    bm25_weight: float = 1.0
     rrf_k: int = 60
     max_chunks_per_doc: int = 2
 
