@@ -68,7 +68,9 @@ def load_gold(path: Path | str) -> list[GoldItem]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
-        raise NotFound(f"No gold file at {path} - pass a JSONL file of questions (see data/qa.jsonl)") from exc
+        raise NotFound(
+            f"No gold file at {path} - pass a JSONL file of questions (see data/qa.jsonl)"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read the gold file ({exc})", field=str(path)) from exc
     items: list[GoldItem] = []

@@ -58,9 +58,9 @@ def _doc_ranking(hits: list[Hit]) -> list[tuple[str, ...]]:
 
 
 def _retrieval(ranked: list[tuple[str, ...]], gold: list[str]) -> dict[str, float | None]:
-    return {"recall@1": m.recall_at_k(ranked, gold, 1), "recall@5": m.recall_at_k(ranked, gold, 5),
-            "recall@10": m.recall_at_k(ranked, gold, 10), "mrr": m.mrr(ranked, gold),
-            "ndcg@10": m.ndcg_at_k(ranked, gold, 10)}
+    return {"recall@1": m.recall_at_k(ranked, gold, k=1), "recall@5": m.recall_at_k(ranked, gold, k=5),
+            "recall@10": m.recall_at_k(ranked, gold, k=10), "mrr": m.mrr(ranked, gold),
+            "ndcg@10": m.ndcg_at_k(ranked, gold, k=10)}
 
 
 def score_question(item: GoldItem, answer: Answer, hits: list[Hit], *, engine: QueryEngine,
@@ -69,7 +69,7 @@ def score_question(item: GoldItem, answer: Answer, hits: list[Hit], *, engine: Q
     s: dict[str, float | None] = dict(_retrieval(_doc_ranking(hits), item.sources))
     cited = [tuple(engine.document(c.doc_id).paths or (c.source,)) for c in answer.citations]
     quotes = [c.quote for c in answer.citations]
-    s["citation_precision"] = m.citation_precision(cited, item.sources, quotes, item.evidence)
+    s["citation_precision"] = m.citation_precision(cited, item.sources, cited_texts=quotes, evidence=item.evidence)
     s["citation_recall"] = m.citation_recall(cited, item.sources)
     answerable = item.kind != "unanswerable"
     if answerable and item.answer:
@@ -83,12 +83,12 @@ def score_question(item: GoldItem, answer: Answer, hits: list[Hit], *, engine: Q
             s["semantic_similarity"] = 0.0
         s["evidence_hit"] = m.evidence_hit(text + " " + " ".join(quotes), item.evidence)
     names = [e.name for e in answer.experts]
-    s["expert_p@1"] = m.expert_p_at_1(names, item.experts, aliases)
-    s["expert_strict_p@1"] = m.expert_strict_p_at_1(names, item.experts, aliases)
-    s["expert_mrr"] = m.expert_mrr(names, item.experts, aliases)
-    s["expert_map"] = m.expert_average_precision(names, item.experts, aliases)
+    s["expert_p@1"] = m.expert_p_at_1(names, item.experts, aliases=aliases)
+    s["expert_strict_p@1"] = m.expert_strict_p_at_1(names, item.experts, aliases=aliases)
+    s["expert_mrr"] = m.expert_mrr(names, item.experts, aliases=aliases)
+    s["expert_map"] = m.expert_average_precision(names, item.experts, aliases=aliases)
     cited_gold = any(source_matches(p, g) for c in cited for p in c for g in item.sources)
-    s["crag"] = float(m.crag_score(answerable, answer.abstained, cited_gold))
+    s["crag"] = float(m.crag_score(answerable=answerable, abstained=answer.abstained, cited_gold=cited_gold))
     return s
 
 
@@ -106,7 +106,7 @@ def aggregate(results: list[QuestionResult]) -> dict[str, dict[str, float | None
     for fam, names in FAMILIES.items():
         out[fam] = {n: _r(m.mean(r.scores.get(n) for r in results)) for n in names}
     ab = m.abstention_scores([(r.kind == "unanswerable", r.abstained) for r in results])
-    out["abstention"] = {k: (_r(v) if isinstance(v, float) else v) for k, v in ab.items()}
+    out["abstention"] = {k: (_r(v) if isinstance(v, float) else v) for k, v in ab.model_dump().items()}
     out["abstention"]["crag_score"] = _r(m.mean(r.scores.get("crag") for r in results))
     lat = [r.latency_ms for r in results]
     out["latency_ms"] = {"p50": _r(m.percentile(lat, 50)), "p95": _r(m.percentile(lat, 95))}
