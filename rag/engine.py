@@ -26,10 +26,14 @@ from rag.types import Answer, Citation, Expert, Filters, Hit
 
 MAX_QUESTION_CHARS = 2000
 _WHO = re.compile(
-    r"^\s*(who|whom)\b.*\b(ask|talk|contact|knows?|own|owns|owner|expert|responsible|maintains?|look(s)? after|"
-    r"help|ping|reach out|go to|person|people|team|in charge|understands?)\b"
-    r"|\bwho('s| is| are| do| does| should| can| could| would)\b.*\b(ask|talk|contact|expert|right person|"
-    r"go-to|knows?|owns?|in charge)\b",
+    r"\bwho(m)?\b(?:'s|\s+is|\s+are|\s+was)?\s+(?:the\s+)?(?:right\s+|best\s+|go-to\s+)?(?:person|people|expert|owner|"
+    r"contact|team)\b"
+    r"|\bwho(m)?\s+(?:should|can|could|do|would|shall|must)\s+(?:i|we|one|they|a new hire)\s+(?:\w+\s+){0,2}?"
+    r"(?:ask|talk|speak|go|turn|contact|ping|reach|email|message|escalate|call|approach)\b"
+    r"|\bwho(?:'s|\s+is|\s+are)?\s+(?:still\s+|actually\s+|now\s+)?(?:knows?|owns?|maintains?|looks?\s+after|deals?\s+with|"
+    r"handles?|understands?|runs?|is\s+responsible|responsible|in\s+charge|can\s+help|could\s+help|"
+    r"can\s+explain|could\s+explain|can\s+walk|could\s+walk|has\s+context|knows\s+about|wrote|set\s+up|built)\b"
+    r"|\bwho\s+(?:can|could|will)\s+(?!i\b|we\b|you\b)\w+",
     re.IGNORECASE,
 )
 NO_ANSWER = "The knowledge base does not cover this."

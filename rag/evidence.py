@@ -11,6 +11,7 @@ from rag.types import Hit
 
 _SENT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`*_])")
 _FENCE = re.compile(r"```.*?```", re.DOTALL)
+_ITEM = re.compile(r"^([-*+]|\d+[.)])\s")
 
 
 def split_units(text: str) -> list[str]:
@@ -18,14 +19,23 @@ def split_units(text: str) -> list[str]:
     units: list[str] = []
     text = _FENCE.sub(lambda m: m.group(0).replace("\n", "\u2028"), text)
     for para in re.split(r"\n\s*\n", text):
-        lines = [ln.strip() for ln in para.splitlines() if ln.strip()]
-        if not lines:
-            continue
-        if all(re.match(r"^([-*+]|\d+[.)])\s", ln) or ln.startswith("|") for ln in lines):
-            units.extend(lines)
-            continue
-        joined = " ".join(ln for ln in lines if not ln.startswith("#"))
-        units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
+        # Segments: each list item (with its wrapped continuation lines) or run of plain lines.
+        segments: list[list[str]] = []
+        for raw in para.splitlines():
+            ln = raw.strip()
+            if not ln or ln.startswith("#"):
+                continue
+            starts_item = bool(_ITEM.match(ln)) or ln.startswith("|")
+            if starts_item or not segments or segments[-1][0].startswith("|"):
+                segments.append([ln])
+            else:
+                segments[-1].append(ln)
+        for seg in segments:
+            joined = " ".join(seg)
+            if joined.startswith("|"):
+                units.append(joined)
+                continue
+            units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
     units = [re.sub(r"^([-*+]|\d+[.)])\s+", "", u) for u in units]
     return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3]
 
