@@ -45,8 +45,8 @@ class Chunker:
     # -- pages -------------------------------------------------------------------------------
     def _page_pieces(self, doc: Document) -> list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]]:
         nodes = self._markdown.get_nodes_from_documents([LIDocument(text=doc.text)])
-        out = []
-        pending_heading = ""
+        out: list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]] = []
+        pending, pending_section = "", ""
         cursor = 0
         for node in nodes:
             text = node.get_content().strip()
@@ -54,21 +54,32 @@ class Chunker:
             heading = lines[0].lstrip("#").strip() if lines and lines[0].startswith("#") else ""
             body = "\n".join(lines[1:]).strip() if heading else text
             parents = [p for p in str(node.metadata.get("header_path", "")).strip("/").split("/") if p]
-            section = " > ".join([*parents, heading] if heading else parents)
+            parts_ = [*parents, heading] if heading else parents
+            if parts_ and parts_[0].strip().casefold() == doc.title.strip().casefold():
+                parts_ = parts_[1:]  # the page title heading adds nothing to a section path
+            section = " > ".join(parts_)
             if not body:
-                pending_heading = text  # a heading with nothing under it joins the next section
+                # A heading with nothing under it joins the next section. Several in a row all join
+                # (unstructured turns one-sentence paragraphs of plain text into titles).
+                pending = f"{pending}\n\n{text}" if pending else text
+                pending_section = pending_section or section
                 continue
-            if pending_heading:
-                text, pending_heading = pending_heading + "\n\n" + text, ""
-            parts = [text] if self.count_tokens(text) <= self.chunk_tokens else self._splitter.split_text(text)
-            for part in parts:
-                start = doc.text.find(part[:60], cursor)
-                if start >= 0:
-                    cursor = start
-                out.append((section, part, self._line_authors(doc, start, part), ()))
-        if pending_heading and not out:
-            out.append(("", pending_heading, doc.authors, ()))
+            if pending:
+                text, pending = pending + "\n\n" + text, ""
+            cursor = self._add_parts(doc, section, text, cursor, out)
+        if pending:  # trailing headings with no body are still text someone wrote
+            self._add_parts(doc, pending_section, pending, cursor, out)
         return out
+
+    def _add_parts(self, doc: Document, section: str, text: str, cursor: int,
+                   out: list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]]) -> int:
+        parts = [text] if self.count_tokens(text) <= self.chunk_tokens else self._splitter.split_text(text)
+        for part in parts:
+            start = doc.text.find(part[:60], cursor)
+            if start >= 0:
+                cursor = start
+            out.append((section, part, self._line_authors(doc, start, part), ()))
+        return cursor
 
     def _line_authors(self, doc: Document, start: int, text: str) -> tuple[str, ...]:
         """Authors of the lines this passage spans (git blame), else the document's authors."""

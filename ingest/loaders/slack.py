@@ -140,9 +140,9 @@ def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access:
     for rel, raw in loose.items():
         msgs = [Message(author=resolver.name(m), text=resolver.clean(m["text"]), ts=iso_ts(m.get("ts")))
                 for m in sorted(raw, key=lambda m: float(m.get("ts") or 0))]
-        day = Path(rel).stem
+        day_name = Path(rel).stem
         try:
-            result.documents.append(thread_document(ctx, source=rel, title=f"#{channel} on {day}",
+            result.documents.append(thread_document(ctx, source=rel, title=f"#{channel} on {day_name}",
                                                     channel=channel, messages=msgs, fmt="slack", access=access))
         except ParseError as exc:
             result.failures.append(Failure(rel, str(exc)))

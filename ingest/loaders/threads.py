@@ -40,8 +40,14 @@ def rank_senders(messages: Sequence[Message]) -> tuple[str, ...]:
     return tuple(sorted(counts, key=lambda a: (-counts[a], first[a])))
 
 
+def _groups(access: object) -> tuple[str, ...]:
+    """Access groups from a list or a comma-separated string (a bare string is one group, not letters)."""
+    items = access.split(",") if isinstance(access, str) else access if isinstance(access, list | tuple) else []
+    return tuple(str(g).strip() for g in items if str(g).strip())
+
+
 def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str | None,
-                    messages: Sequence[Message], fmt: str, access: Sequence[str] | None = None,
+                    messages: Sequence[Message], fmt: str, access: object = None,
                     url: str | None = None) -> Document:
     """A thread as one document whose messages keep their own authors."""
     messages = [m for m in messages if m.text.strip()]
@@ -59,7 +65,7 @@ def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str |
         authors=rank_senders(messages),
         date=(messages[0].ts or "")[:10] or side.get("date"),
         channel=channel,
-        access=tuple(access or [ctx.default_access]),
+        access=_groups(access) or (ctx.default_access,),
         messages=tuple(messages),
     )
 
