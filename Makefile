@@ -100,7 +100,9 @@ demo: $(STAMP) ## install, ingest the sample organisation in data/ and answer th
 	$(BIN)/whoknows ask "What are the incident severity levels and who is the incident commander?"
 
 # pytest exits 5 when it collects no test: not a failure of the build, so it is reported and passes.
-test: $(DEV_STAMP) ## install with dev extras and run pytest (PYTEST_ARGS="-k foo" to narrow)
+test: $(DEV_STAMP) ## install with dev extras, run ruff and mypy, then pytest (PYTEST_ARGS="-k foo" to narrow)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@rc=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5) - treated as success"; rc=0; fi; \
 	exit $$rc

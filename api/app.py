@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.schemas import AnswerOut, AskIn, DocumentOut, ExpertOut, FiltersIn, SearchHitOut
@@ -57,7 +58,9 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
                kind: Annotated[list[str] | None, Query()] = None,
                channel: Annotated[list[str] | None, Query()] = None) -> list[SearchHitOut]:
         """Ranked passages for a query."""
-        filters = FiltersIn(kind=kind, channel=channel).to_domain() if (kind or channel) else None
+        filters = None
+        if kind or channel:
+            filters = FiltersIn.model_validate({"kind": kind, "channel": channel}).to_domain()
         hits = eng(request).search(q, k=k, filters=filters)
         return [SearchHitOut(doc_id=h.chunk.doc_id, chunk_id=h.chunk.chunk_id, title=h.chunk.title,
                              kind=h.chunk.kind, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text,
@@ -92,6 +95,13 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse({"error": f"{field}: {first.get('msg', 'invalid')}", "field": field,
                              "detail": [{"field": ".".join(str(p) for p in e.get("loc", [])), "msg": e.get("msg")}
                                         for e in exc.errors()]}, status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def invalid_model(_: Request, exc: ValidationError) -> JSONResponse:
+        errors: list[Any] = list(exc.errors())
+        first = errors[0] if errors else {}
+        field = ".".join(str(p) for p in first.get("loc", [])[:1]) or "body"
+        return JSONResponse({"error": f"{field}: {first.get('msg', 'invalid')}", "field": field}, status_code=422)
 
     @app.exception_handler(BadInput)
     async def bad(_: Request, exc: BadInput) -> JSONResponse:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rag.config import Settings
 from rag.errors import BadInput, WhoknowsError
@@ -58,7 +58,7 @@ def ingest(
         else:
             with Progress(TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=err, transient=True) as bar:
-                tasks: dict[str, int] = {}
+                tasks: dict[str, TaskID] = {}
 
                 def progress(stage: str, done: int, total: int) -> None:
                     if stage not in tasks:
@@ -101,7 +101,8 @@ def ask(
         bad = [x for x in (kind or []) if x not in ("wiki", "retro", "thread")]
         if bad:
             raise BadInput(f"--kind must be wiki, retro or thread (got {bad[0]!r})", field="kind")
-        filters = FiltersIn(kind=kind or None, channel=channel or None).to_domain() if (kind or channel) else None
+        filters = (FiltersIn.model_validate({"kind": kind or None, "channel": channel or None}).to_domain()
+                   if (kind or channel) else None)
         answer = QueryEngine(settings).ask(question, k=k, filters=filters)
     except WhoknowsError as exc:
         fail(exc)

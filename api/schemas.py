@@ -19,7 +19,9 @@ class FiltersIn(BaseModel):
     date_to: date | None = None
 
     def to_domain(self) -> Filters:
-        as_tuple = (lambda v: None if v is None else tuple([v] if isinstance(v, str) else v))
+        def as_tuple(v: list | str | None) -> tuple | None:
+            return None if v is None else tuple([v] if isinstance(v, str) else v)
+
         return Filters(kind=as_tuple(self.kind), channel=as_tuple(self.channel), date_from=self.date_from,
                        date_to=self.date_to)
 

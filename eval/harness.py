@@ -117,12 +117,20 @@ def _r(v: Any) -> Any:
     return round(v, 4) if isinstance(v, float) else v
 
 
-def run_eval(corpus: Path, qa: Path, settings: Settings, *, fresh: bool = False,
+def run_eval(corpus: Path, qa: Path, settings: Settings, *, fresh: bool = False, store_dir: Path | None = None,
              progress: Any = None) -> EvalReport:
-    """Score the full pipeline and the baselines on one gold set."""
+    """Score the full pipeline and the baselines on one gold set.
+
+    The store is ``store_dir`` if given, a new temporary one with ``fresh``, else a cached store for
+    this corpus (re-ingest is incremental, so unchanged content embeds nothing)."""
     items = load_gold(qa)
     tmp = tempfile.TemporaryDirectory(prefix="whoknows-eval-") if fresh else None
-    es = settings.model_copy(update={"data_dir": Path(tmp.name)}) if tmp else eval_settings(corpus, settings)
+    if store_dir is not None:
+        es = settings.model_copy(update={"data_dir": store_dir})
+    elif tmp:
+        es = settings.model_copy(update={"data_dir": Path(tmp.name)})
+    else:
+        es = eval_settings(corpus, settings)
     try:
         build_store(corpus, es)
         engine = QueryEngine(es)

@@ -75,8 +75,8 @@ def _charts(report: EvalReport, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / max(len(kinds), 1)
     for i, k in enumerate(kinds):
-        vals = [report.by_kind[k].get(f, {}).get(n) or 0 for f, n in picks]
-        ax.bar(np.arange(len(picks)) + i * width, vals, width, label=k)
+        heights = [report.by_kind[k].get(f, {}).get(n) or 0 for f, n in picks]
+        ax.bar(np.arange(len(picks)) + i * width, heights, width, label=k)
     ax.set_xticks(np.arange(len(picks)) + width * (len(kinds) - 1) / 2, [n for _, n in picks])
     ax.set_ylim(-1, 1)
     ax.axhline(0, color="black", linewidth=0.5)

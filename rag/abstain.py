@@ -2,7 +2,8 @@
 
 The top cosine alone separates poorly (questions about the organisation's own world score high
 even when nothing answers them), so it is combined with: how much of the question's key terms the
-best evidence covers (and whether its rarest terms appear at all), whether dense and BM25 agree on the top document, and the dense score gap.
+best evidence covers (and whether its rarest terms appear at all), whether dense and BM25 agree
+on the top document, and the dense score gap.
 Coefficients come from ``eval/calibrate.py`` (cross-validated on the gold sets) and live in
 ``abstain_model.json`` next to this file.
 """

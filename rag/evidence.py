@@ -61,6 +61,7 @@ def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]
     quotes: list[Quote] = []
     for rank, hit in enumerate(hits):
         rel = hit.score / top
+        items: list[tuple[str, tuple[str, ...]]]
         if hit.chunk.messages:
             items = [(u, (m.author,)) for m in hit.chunk.messages for u in split_units(m.text)]
         else:

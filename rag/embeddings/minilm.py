@@ -39,7 +39,7 @@ class MiniLMEmbedder:
         path = model_path or packaged_model_path()
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._batch_size = batch_size
-        self.max_tokens = int(self._model.max_seq_length)
+        self.max_tokens = int(self._model.max_seq_length or 256)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages in batches; empty input gives an empty (0, dim) array."""

@@ -178,7 +178,7 @@ class ChromaStore:
         n = self._col.count()
         if n == 0 or k <= 0:
             return []
-        res = self._col.query(
+        res: Any = self._col.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32).tolist()],
             n_results=min(k, n),
             where=filters_to_where(filters),
@@ -196,9 +196,9 @@ class ChromaStore:
         if ids is not None:
             if not ids:
                 return []
-            res = self._col.get(ids=list(ids), include=["documents", "metadatas"])
+            res: Any = self._col.get(ids=list(ids), include=["documents", "metadatas"])
         else:
-            res = self._col.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+            res = self._col.get(where={"doc_id": doc_id or ""}, include=["documents", "metadatas"])
         chunks = [metadata_to_chunk(i, t, m) for i, t, m in zip(res["ids"], res["documents"], res["metadatas"],
                                                                   strict=True)]
         return sorted(chunks, key=lambda c: c.index) if ids is None else chunks
@@ -214,7 +214,8 @@ class ChromaStore:
         offset = 0
         where = filters_to_where(filters)
         while True:
-            res = self._col.get(where=where, limit=batch, offset=offset, include=["documents", "metadatas"])
+            res: Any = self._col.get(where=where, limit=batch, offset=offset,  # type: ignore[arg-type]
+                                     include=["documents", "metadatas"])
             if not res["ids"]:
                 return
             for i, t, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True):
@@ -229,7 +230,7 @@ class ChromaStore:
         """Stored vectors of those ``ids`` that exist (reused when a changed document keeps a passage)."""
         if not ids:
             return {}
-        res = self._col.get(ids=list(ids), include=["embeddings"])
+        res: Any = self._col.get(ids=list(ids), include=["embeddings"])
         embs = res.get("embeddings")
         if embs is None:
             return {}

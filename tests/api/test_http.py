@@ -75,6 +75,13 @@ def test_bad_requests_get_json_errors_naming_the_field(base_url: str, body: dict
     assert r.json()["field"].startswith(field), r.json()
 
 
+def test_bad_search_filter_is_422_naming_the_field(base_url: str) -> None:
+    r = httpx.get(f"{base_url}/search", params={"q": "deploy", "kind": "memo"}, timeout=10)
+    assert r.status_code == 422 and r.json()["field"] == "kind"
+    r = httpx.get(f"{base_url}/search", params={"q": ""}, timeout=10)
+    assert r.status_code == 422 and r.json()["field"] == "q"
+
+
 def test_unknown_document_is_404_json(base_url: str) -> None:
     r = httpx.get(f"{base_url}/documents/nope", timeout=10)
     assert r.status_code == 404 and "error" in r.json()

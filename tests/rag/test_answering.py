@@ -75,6 +75,7 @@ def test_who_knows_detection() -> None:
 
 
 def test_split_units_keeps_list_items_and_sentences() -> None:
-    units = split_units("Intro sentence one here. Second sentence follows now.\n\n- first item of a list\n- second item here")
+    text = "Intro sentence one here. Second sentence follows now.\n\n- first item of a list\n- second item here"
+    units = split_units(text)
     assert units == ["Intro sentence one here.", "Second sentence follows now.", "first item of a list",
                      "second item here"]
