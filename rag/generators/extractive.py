@@ -32,7 +32,7 @@ class ExtractiveGenerator:
             ws = {stem(w) for w in words(q.text)}
             if chosen and not (ws & terms):
                 continue  # after the best quote, keep only quotes that touch the question
-            if chosen and q.score < 0.5 * chosen[0].score:
+            if chosen and q.score < 0.7 * chosen[0].score:
                 break
             cid = q.hit.chunk.chunk_id
             if per_chunk.get(cid, 0) >= 2:
