@@ -1,7 +1,13 @@
-"""FastAPI app: /ask, /search, /experts, /documents/{id}, /health. Errors are JSON naming the field."""
+"""FastAPI app: /ask, /search, /experts, /documents/{id}, /channels, /feedback, /gaps, /health and the web pages.
+
+Errors are JSON naming the field. Every search runs with the caller's groups inside it (``scoped``), so a
+document the caller may not read never reaches an answer, a citation, an expert or a listing.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -11,34 +17,58 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.schemas import AnswerOut, AskIn, DocumentOut, ExpertOut, FiltersIn, SearchHitOut
+from api.auth import Authenticator, Caller, Unauthorized
+from api.guards import Guards, TokenBucket
+from api.schemas import (
+    AnswerOut,
+    AskIn,
+    DocumentOut,
+    ExpertOut,
+    FeedbackIn,
+    FeedbackOut,
+    FiltersIn,
+    GapReportOut,
+    SearchHitOut,
+)
+from api.web import install_web
 from rag.config import Settings
 from rag.engine import QueryEngine
-from rag.errors import BadInput, NotFound, StoreError, WhoknowsError
+from rag.errors import BackendUnavailable, BadInput, NotFound, StoreError, WhoknowsError
+from rag.gaps import build_report
+from rag.types import Filters
 
-MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("whoknows.api")
 
 
 def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> FastAPI:
     """The API over one engine, built in the lifespan from ``settings``."""
 
+    opening = threading.Lock()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
-        app.state.engine = engine or QueryEngine(settings)
+        app.state.engine = engine
+        if engine is None:
+            try:
+                app.state.engine = QueryEngine(settings)
+            except (StoreError, BackendUnavailable) as exc:
+                # Stay up and answer 503 with the fix; each request retries, so an ingest heals it.
+                log.warning("store unavailable at startup: %s", exc)
         yield
 
     app = FastAPI(title="whoknows", version="0.1.0", lifespan=lifespan,
                   description="Answers from your organisation's knowledge, with sources and the people who know.")
     _install_errors(app)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):  # type: ignore[no-untyped-def]
-        size = request.headers.get("content-length")
-        if size and size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return JSONResponse({"error": f"request body over {MAX_BODY_BYTES} bytes", "field": "body"}, 413)
-        return await call_next(request)
+    app.add_middleware(Guards, auth=Authenticator(settings), max_body=settings.max_body_bytes,
+                       bucket=TokenBucket(rate_per_s=settings.rate_limit_per_minute / 60.0,
+                                          burst=settings.rate_limit_burst))
+    install_web(app, settings)
 
     def eng(request: Request) -> QueryEngine:
+        if request.app.state.engine is None:
+            with opening:  # one open attempt at a time; StoreError / BackendUnavailable -> 503
+                if request.app.state.engine is None:
+                    request.app.state.engine = QueryEngine(settings)
         return request.app.state.engine  # type: ignore[no-any-return]
 
     @app.get("/health")
@@ -49,8 +79,10 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
     @app.post("/ask", response_model=AnswerOut)
     def ask(body: AskIn, request: Request) -> AnswerOut:
         """Answer a question with cited sources and the colleagues who know."""
-        filters = body.filters.to_domain() if body.filters else None
-        return AnswerOut.from_domain(eng(request).ask(body.question, k=body.k, filters=filters))
+        who = caller(request)
+        filters = scoped(body.filters.to_domain() if body.filters else None, who)
+        asker = who.name if who.key_id else None  # the API user; nobody when auth is off
+        return AnswerOut.from_domain(eng(request).ask(body.question, k=body.k, filters=filters, asker=asker))
 
     @app.get("/search", response_model=list[SearchHitOut])
     def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000)],
@@ -61,7 +93,7 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
         filters = None
         if kind or channel:
             filters = FiltersIn.model_validate({"kind": kind, "channel": channel}).to_domain()
-        hits = eng(request).search(q, k=k, filters=filters)
+        hits = eng(request).search(q, k=k, filters=scoped(filters, caller(request)))
         return [SearchHitOut(doc_id=h.chunk.doc_id, chunk_id=h.chunk.chunk_id, title=h.chunk.title,
                              kind=h.chunk.kind, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text,
                              authors=list(h.chunk.authors), date=h.chunk.date, score=round(h.score, 6))
@@ -72,16 +104,57 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
                 k: Annotated[int, Query(ge=1, le=50)] = 10) -> list[ExpertOut]:
         """The colleagues who know most about a topic."""
         return [ExpertOut(name=e.name, score=e.score, team=e.team, active=e.active, evidence=list(e.evidence),
-                          why=e.why) for e in eng(request).experts(q, k=k)]
+                          why=e.why) for e in eng(request).experts(q, k=k, filters=scoped(None, caller(request)))]
 
     @app.get("/documents/{doc_id}", response_model=DocumentOut)
     def document(doc_id: str, request: Request) -> DocumentOut:
         """One stored document, reassembled."""
-        d = eng(request).document(doc_id)
+        d = eng(request).document(doc_id, groups=caller(request).groups)
         return DocumentOut(doc_id=d.doc_id, title=d.title, kind=d.kind, source=d.source, paths=list(d.paths),
                            url=d.url, authors=list(d.authors), date=d.date, channel=d.channel, text=d.text)
 
+    @app.get("/channels", response_model=list[str])
+    def channels(request: Request) -> list[str]:
+        """Channels the caller may filter by (only those holding something they may read)."""
+        return eng(request).channels(groups=caller(request).groups)
+
+    @app.post("/feedback", response_model=FeedbackOut, status_code=201)
+    def feedback(body: FeedbackIn, request: Request) -> FeedbackOut:
+        """Thumbs up or down on an answer, by the ``question_id`` the /ask response carried."""
+        caller(request)
+        qlog = eng(request).query_log
+        if qlog is None:
+            raise NotFound(f"No question with id {body.question_id!r}: the query log is off "
+                           "(WHOKNOWS_QUERY_LOG=off), so no answer can take feedback.")
+        return FeedbackOut.from_domain(qlog.add_feedback(body.question_id, helpful=body.helpful,
+                                                         comment=body.comment))
+
+    @app.get("/gaps", response_model=GapReportOut)
+    def gaps(request: Request, since: Annotated[int | None, Query(ge=1, le=36500)] = None) -> GapReportOut:
+        """The knowledge-gap report over the last ``since`` days of the query log (all of it by default)."""
+        who = caller(request)
+        if who.groups is not None and settings.gaps_group not in who.groups:
+            raise StarletteHTTPException(403, f"the gap report is for the '{settings.gaps_group}' group - ask an "
+                                              "administrator to add you with `whoknows users add`")
+        # Built only from what the caller may read: a manager outside a group sees nothing drawn from it.
+        return GapReportOut.from_domain(build_report(eng(request), since_days=since, groups=who.groups))
+
     return app
+
+
+def caller(request: Request) -> Caller:
+    """Who is calling, as the guards found out; no caller on a guarded route means no access at all."""
+    who = getattr(request.state, "caller", None)
+    if not isinstance(who, Caller):
+        raise Unauthorized("no caller on this request - send 'Authorization: Bearer KEY'")
+    return who
+
+
+def scoped(filters: Filters | None, who: Caller) -> Filters | None:
+    """The caller's groups added to the search filters, so the access check runs inside the searches."""
+    if who.groups is None:
+        return filters
+    return (filters or Filters()).model_copy(update={"groups": who.groups})
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -107,12 +180,21 @@ def _install_errors(app: FastAPI) -> None:
     async def bad(_: Request, exc: BadInput) -> JSONResponse:
         return JSONResponse({"error": str(exc), "field": exc.field}, status_code=422)
 
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "field": "authorization"}, status_code=401,
+                            headers={"WWW-Authenticate": 'Bearer realm="whoknows"'})
+
     @app.exception_handler(NotFound)
     async def missing(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"error": str(exc), "field": None}, status_code=404)
 
     @app.exception_handler(StoreError)
     async def store(_: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"error": str(exc), "field": None}, status_code=503)
+
+    @app.exception_handler(BackendUnavailable)
+    async def unavailable(_: Request, exc: BackendUnavailable) -> JSONResponse:
         return JSONResponse({"error": str(exc), "field": None}, status_code=503)
 
     @app.exception_handler(WhoknowsError)

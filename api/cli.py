@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from rag.config import Settings
@@ -38,7 +39,8 @@ def make_settings(data_dir: Path | None) -> Settings:
 
 def fail(exc: Exception) -> None:
     """Print a whoknows error as one clear line and exit 1 (no traceback for expected errors)."""
-    err.print(f"[bold red]error:[/] {exc}")
+    # soft_wrap: one line whatever the terminal width, so scripts and logs get the whole message intact.
+    err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
     raise typer.Exit(1)
 
 
@@ -89,6 +91,7 @@ def ask(
     k: Annotated[int | None, typer.Option("--k", help="Passages to retrieve (1-50).")] = None,
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only wiki, retro or thread (repeatable).")] = None,
     channel: Annotated[list[str] | None, typer.Option("--channel", help="Only these channels.")] = None,
+    asker: Annotated[str | None, typer.Option("--asker", help="Who is asking (recorded in the query log).")] = None,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
@@ -103,7 +106,7 @@ def ask(
             raise BadInput(f"--kind must be wiki, retro or thread (got {bad[0]!r})", field="kind")
         filters = (FiltersIn.model_validate({"kind": kind or None, "channel": channel or None}).to_domain()
                    if (kind or channel) else None)
-        answer = QueryEngine(settings).ask(question, k=k, filters=filters)
+        answer = QueryEngine(settings).ask(question, k=k, filters=filters, asker=asker)
     except WhoknowsError as exc:
         fail(exc)
         return
@@ -111,6 +114,9 @@ def ask(
         print(AnswerOut.from_domain(answer).model_dump_json(indent=2))
         return
     print_answer(answer)
+    if settings.query_log == "on":
+        out.print(f"[dim]question id {answer.question_id} - rate it: whoknows feedback {answer.question_id} "
+                  "--helpful (or --not-helpful)[/]")
 
 
 def print_answer(answer: Any) -> None:
@@ -138,15 +144,27 @@ def print_answer(answer: Any) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    allow_public_without_auth: Annotated[bool, typer.Option(
+        "--allow-public-without-auth", help="Bind a non-loopback --host even with auth off.")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the web page (/) and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
     from api.app import create_app
+    from api.server import check_bind, configure_logging, server_config
 
     settings = make_settings(data_dir)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    try:
+        check_bind(host, settings, force=allow_public_without_auth)
+        application = create_app(settings)
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    mode = "on" if settings.auth_enabled else "off (everything public)"
+    err.print(f"whoknows on http://{host}:{port}/ - auth {mode}")
+    configure_logging()
+    uvicorn.Server(server_config(application, host=host, port=port)).run()
 
 
 @app.command(name="eval")
@@ -181,6 +199,96 @@ def evaluate(
                                                for k, v in mt[fam].items()))
     if out_dir is not None:
         out.print(f"report: {out_dir / 'report.md'}")
+
+
+@app.command()
+def bench(
+    what: Annotated[str, typer.Argument(help="ingest, query or concurrency.")],
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus folder (with qa.jsonl for query).")] = Path("data"),
+    size: Annotated[int | None, typer.Option("--size", help="Use a generated corpus of this many chunks.")] = None,
+    real: Annotated[int, typer.Option("--real", help="Chunks of a generated corpus embedded for real.")] = 1000,
+    n: Annotated[int, typer.Option("--n", help="Questions timed by the query benchmark.")] = 100,
+    clients: Annotated[int, typer.Option("--clients", help="Concurrent clients (concurrency).")] = 8,
+    seconds: Annotated[float, typer.Option("--seconds", help="Length of the concurrency run.")] = 30.0,
+) -> None:
+    """Benchmarks as ratios against a floor measured in the same run; prints JSON (see BENCHMARKS.md)."""
+    import json
+
+    from eval.bench import run
+
+    if what not in ("ingest", "query", "concurrency"):
+        fail(BadInput(f"unknown benchmark {what!r} - use ingest, query or concurrency", field="what"))
+    try:
+        result = run(what, corpus=corpus, size=size, real=real, n=n, clients=clients, seconds=seconds)
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    print(json.dumps(result, indent=2))
+
+
+users_app = typer.Typer(no_args_is_help=True, help="Users of the API and their keys (auth turns on with the "
+                                                     "first user).")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user's name (as in people.yaml, so source memberships apply).")],
+    group: Annotated[list[str] | None, typer.Option("--group", help="A group they belong to (repeatable).")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Their address: mail they sent or got is theirs.")]
+    = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a user (or a new key for one) and print the key - once; only its hash is stored."""
+    from api.auth import add_user
+
+    settings = make_settings(data_dir)
+    try:
+        key = add_user(settings.users_path, name=name, groups=group or [], email=email)
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    err.print(f"added a key for {name} to {settings.users_path}; it is shown only now:")
+    print(key)
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """Users with their effective groups (given, mailbox, source memberships) and key ids - never keys."""
+    import json
+
+    from api.auth import Authenticator, UsersFile
+
+    settings = make_settings(data_dir).model_copy(update={"auth": "on"})
+    try:
+        users = UsersFile.load(settings.users_path)
+        auth = Authenticator(settings) if users.users else None
+    except WhoknowsError as exc:
+        fail(exc)
+        return
+    rows = [{"name": u.name, "groups": list(auth.groups_of(u.name)) if auth else [], "keys": [k.id for k in u.keys]}
+            for u in users.users]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for r in rows:
+        out.print(f"[bold]{r['name']}[/]  groups: {', '.join(r['groups']) or '-'}  keys: {', '.join(r['keys'])}")
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="The user to remove, with all their keys.")],
+                 data_dir: DataDir = None) -> None:
+    """Remove a user and revoke every key they hold."""
+    from api.auth import remove_user
+
+    settings = make_settings(data_dir)
+    if not remove_user(settings.users_path, name):
+        fail(BadInput(f"no user named {name!r} in {settings.users_path}", field="name"))
+    err.print(f"removed {name}")
+
+
+# feedback, gaps and log replay|purge live in their own module and register on `app`.
+import api.cli_gaps  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover

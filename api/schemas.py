@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from rag.types import Answer, Filters
+from rag.types import Answer, Feedback, Filters, GapReport
 
 
 class FiltersIn(BaseModel):
@@ -106,3 +106,129 @@ class DocumentOut(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     field: str | None = None
+
+
+# -- feedback and the knowledge-gap report ------------------------------------------------------------
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question_id: str = Field(min_length=1, max_length=64, description="The question_id of an /ask response.")
+    helpful: StrictBool = Field(description="true: the answer helped; false: it did not (the topic becomes a gap).")
+    comment: str | None = Field(default=None, max_length=2000, description="What was missing or wrong.")
+
+
+class FeedbackOut(BaseModel):
+    question_id: str
+    helpful: bool
+    comment: str | None
+    recorded_at: datetime
+
+    @classmethod
+    def from_domain(cls, f: Feedback) -> FeedbackOut:
+        return cls(question_id=f.question_id, helpful=f.helpful, comment=f.comment, recorded_at=f.at)
+
+
+class AskedQuestionOut(BaseModel):
+    question_id: str
+    question: str
+    asker: str | None
+    asked_at: datetime
+    reason: Literal["abstained", "low-confidence", "thumbs-down"] | None
+
+
+class ColleagueOut(BaseModel):
+    name: str
+    team: str | None
+    active: bool | None
+    score: float
+
+
+class SourceRefOut(BaseModel):
+    doc_id: str
+    title: str
+    kind: str
+    source: str
+    date: str | None
+    authors: list[str]
+    citations: int
+    askers: int
+    last_cited: datetime | None
+
+
+class TopicOut(BaseModel):
+    label: str
+    terms: list[str]
+    count: int
+    askers: list[str]
+    first_asked: datetime
+    last_asked: datetime
+    questions: list[AskedQuestionOut]
+
+
+class UnansweredTopicOut(TopicOut):
+    abstained: int
+    low_confidence: int
+    thumbs_down: int
+    colleagues: list[ColleagueOut]
+
+
+class ChatOnlyTopicOut(TopicOut):
+    threads: list[SourceRefOut]
+    answers_citing_pages: int
+
+
+class SoleTopicOut(TopicOut):
+    person: str
+    active: bool | None
+    documents: list[SourceRefOut]
+
+
+class SoleDocumentOut(BaseModel):
+    document: SourceRefOut
+    person: str
+    active: bool | None
+
+
+class InactiveHolderOut(BaseModel):
+    person: str
+    team: str | None
+    documents: list[SourceRefOut]
+    topics: list[str]
+    citations: int
+
+
+class SinglePointsOut(BaseModel):
+    topics: list[SoleTopicOut]
+    documents: list[SoleDocumentOut]
+    inactive: list[InactiveHolderOut]
+
+
+class StaleDocumentOut(BaseModel):
+    document: SourceRefOut
+    age_days: int
+
+
+class TrendPointOut(BaseModel):
+    week: date
+    asked: int
+    unanswered: int
+
+
+class GapReportOut(BaseModel):
+    generated_at: datetime
+    since: datetime | None
+    log_enabled: bool
+    questions: int
+    unanswered: int
+    askers: int
+    low_confidence_below: float
+    stale_after_days: int
+    unanswered_topics: list[UnansweredTopicOut]
+    only_in_chat: list[ChatOnlyTopicOut]
+    single_points: SinglePointsOut
+    stale: list[StaleDocumentOut]
+    trend: list[TrendPointOut]
+
+    @classmethod
+    def from_domain(cls, r: GapReport) -> GapReportOut:
+        return cls.model_validate(r.model_dump())

@@ -126,9 +126,9 @@ def run_eval(corpus: Path, qa: Path, settings: Settings, *, fresh: bool = False,
     items = load_gold(qa)
     tmp = tempfile.TemporaryDirectory(prefix="whoknows-eval-") if fresh else None
     if store_dir is not None:
-        es = settings.model_copy(update={"data_dir": store_dir})
+        es = settings.model_copy(update={"data_dir": store_dir, "query_log": "off"})
     elif tmp:
-        es = settings.model_copy(update={"data_dir": Path(tmp.name)})
+        es = settings.model_copy(update={"data_dir": Path(tmp.name), "query_log": "off"})
     else:
         es = eval_settings(corpus, settings)
     try:

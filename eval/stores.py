@@ -13,7 +13,8 @@ def eval_settings(corpus: Path, base: Settings, cache_dir: Path | None = None) -
     """Settings whose data dir is this corpus's evaluation store (under ``cache_dir``)."""
     root = cache_dir or Path.home() / ".cache" / "whoknows" / "eval"
     key = stable_hash(str(corpus.resolve()), base.embedder, str(base.chunk_tokens), length=12)
-    return base.model_copy(update={"data_dir": root / f"{corpus.resolve().name}-{key}"})
+    # Evaluation questions are not real users' questions: keep them out of the gap report's log.
+    return base.model_copy(update={"data_dir": root / f"{corpus.resolve().name}-{key}", "query_log": "off"})
 
 
 def build_store(corpus: Path, settings: Settings) -> IngestSummary:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.access import AccessRules
 from ingest.authors import GitHistory
 from rag.people import PeopleDirectory
 from rag.types import Document
@@ -35,6 +37,13 @@ class LoadContext:
     sidecar: dict[str, dict]
     git: GitHistory | None = None
     default_access: str = "public"
+    access_rules: AccessRules | None = None
+
+    def access_for(self, source: str, *, declared: Sequence[str] = (), from_source: Sequence[str] = ()
+                   ) -> tuple[str, ...]:
+        """The groups that may read the document at ``source`` (precedence in ``ingest.access``)."""
+        rules = self.access_rules or AccessRules(default=(self.default_access,))
+        return rules.resolve(source, declared=declared, from_source=from_source)
 
     def rel(self, path: Path) -> str:
         """Path relative to the corpus root, with forward slashes (the source id of a file)."""
@@ -59,12 +68,15 @@ def detect_kind(rel: str, front: dict) -> str:
 
 
 def decode_text(data: bytes, path: str) -> str:
-    """Bytes to text: UTF-8 (with or without BOM), else cp1252; binary content is refused."""
+    """Bytes to text: UTF-8 (with or without BOM), UTF-16 with a BOM, else cp1252; binary content is refused."""
     from rag.errors import ParseError
 
-    if b"\x00" in data[:8192]:
+    encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its byte-order mark (Windows editors)
+        encodings = ("utf-16",)
+    elif b"\x00" in data[:8192]:
         raise ParseError(f"{path}: binary content (NUL bytes), not a text document")
-    for enc in ("utf-8-sig", "cp1252"):
+    for enc in encodings:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
@@ -73,4 +85,4 @@ def decode_text(data: bytes, path: str) -> str:
         if ctrl > 8:
             raise ParseError(f"{path}: binary content (control characters), not a text document")
         return text
-    raise ParseError(f"{path}: not UTF-8 or cp1252 text")
+    raise ParseError(f"{path}: not UTF-8, UTF-16 or cp1252 text")

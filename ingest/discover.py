@@ -10,7 +10,7 @@ from ingest.loaders.files import MARKDOWN, UNSTRUCTURED
 from ingest.loaders.slack import is_slack_export
 
 CONFIG_FILES = {"people.yaml", "people.yml", "access.yaml", "access.yml", "users.yaml", "users.yml",
-                "authors.json", "qa.jsonl"}
+                "authors.json", "qa.jsonl", "asked.jsonl"}
 EMAIL = {".eml", ".mbox"}
 # Build output and tool caches, never knowledge (Jekyll's _posts/ and Hugo's _index.md are content).
 SKIP_DIRS = {"_site", "__pycache__", "node_modules", "_build", "site-packages"}

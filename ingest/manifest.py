@@ -82,6 +82,12 @@ class Manifest:
             self._db.executemany("UPDATE docs SET state='done', updated=? WHERE doc_id=?",
                                  [(time.time(), d) for d in doc_ids])
 
+    def mark_pending_again(self, doc_ids: list[str]) -> None:
+        """Documents to write again (their chunks are missing from the store)."""
+        with self._db:
+            self._db.executemany("UPDATE docs SET state='pending', updated=? WHERE doc_id=?",
+                                 [(time.time(), d) for d in doc_ids])
+
     def forget(self, doc_ids: list[str]) -> None:
         """Drop documents (after their chunks left the store)."""
         with self._db:

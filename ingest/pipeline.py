@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ingest.access import AccessRules, slack_memberships
 from ingest.authors import GitHistory, load_sidecar
 from ingest.chunking import Chunker
 from ingest.context import Failure, LoadContext, LoadResult
@@ -20,6 +21,7 @@ from ingest.loaders.files import load_markdown, load_with_unstructured
 from ingest.loaders.slack import load_slack_export
 from ingest.loaders.threads import load_thread_json
 from ingest.manifest import DocRecord, Manifest
+from rag.access import Memberships
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.embeddings.base import Embedder
@@ -59,7 +61,8 @@ class IngestSummary(BaseModel):
 def _dup_key(doc: Document) -> str:
     # Title and authors are part of "the same content": two stub pages with one template body but their own
     # front matter are two documents, or the second page's title and author would vanish.
-    return stable_hash(doc.kind, doc.title, "|".join(doc.authors), doc.text,
+    # Access too: a public and a restricted copy of one page stay two documents, each with its own groups.
+    return stable_hash(doc.kind, doc.title, "|".join(doc.authors), "|".join(doc.access), doc.text,
                        *[f"{m.author}\x01{m.text}" for m in doc.messages], length=24)
 
 
@@ -105,8 +108,10 @@ class _Run:
             self.failures.append(Failure("AUTHORS.json", str(exc)))
             sidecar = {}
         git = GitHistory(root, bulk_files=settings.git_bulk_commit_files)
+        # A broken access.yaml raises here, before anything is written: guessing would publish private pages.
+        rules = AccessRules.load(root, default=settings.default_access)
         self.ctx = LoadContext(root=root, people=self.people, sidecar=sidecar, git=git,
-                               default_access=settings.default_access)
+                               default_access=settings.default_access, access_rules=rules)
         extra = [(root / n).read_bytes() for n in ("people.yaml", "AUTHORS.json", "access.yaml")
                  if (root / n).exists()]
         self.context_sig = hashlib.sha256(b"\x00".join([*extra, git.head.encode(),
@@ -149,13 +154,16 @@ class _Run:
             return LoadResult(documents=[loader(self.ctx, unit.files[0])])
         except (ParseError, WhoknowsError) as exc:
             return LoadResult(failures=[Failure(unit.key, str(exc))])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            return LoadResult(failures=[Failure(unit.key, f"{type(exc).__name__}: {exc}")])
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the run; it is reported
+            what = "nested too deeply to parse" if isinstance(exc, RecursionError) else str(exc)[:300]
+            return LoadResult(failures=[Failure(unit.key, f"{type(exc).__name__}: {what}")])
 
     def run(self, t0: float) -> IngestSummary:
         rootkey = str(self.root)
+        self._reconcile(rootkey)
         units, unsupported = discover(self.root)
         self.failures += [Failure(self.ctx.rel(p), why) for p, why in unsupported]
+        self._save_memberships(units)
         known_units = self.manifest.units(rootkey)
         known_docs = self.manifest.docs(rootkey)
         by_source = {p: d for d in known_docs.values() for p in d.paths}
@@ -198,6 +206,32 @@ class _Run:
         self.summary.seconds = round(time.perf_counter() - t0, 3)
         self.manifest.close()
         return self.summary
+
+    def _reconcile(self, rootkey: str) -> None:
+        """Documents the ledger calls done but whose chunks the store lost (a store directory moved aside,
+        a wiped Chroma server) are marked pending, so this run writes them again instead of skipping them."""
+        docs = self.manifest.docs(rootkey)
+        if not docs:
+            return
+        store = self._store()
+        expected = sum(len(d.chunk_ids) for d in self.manifest.all_docs() if d.state == "done")
+        if store.count() >= expected:  # the cheap, usual case: one count, no id scan
+            return
+        done = [d for d in docs.values() if d.state == "done"]
+        ids = [c for d in done for c in d.chunk_ids]
+        present: set[str] = set()
+        for i in range(0, len(ids), 1000):
+            present.update(c.chunk_id for c in store.get(ids=ids[i:i + 1000]))
+        lost = [d.doc_id for d in done if not present.issuperset(d.chunk_ids)]
+        self.manifest.mark_pending_again(lost)
+
+    def _save_memberships(self, units: list[Unit]) -> None:
+        """Who belongs to each source group (Slack private channels), for resolving a caller's groups."""
+        found = Memberships()
+        for unit in units:
+            if unit.kind == "slack" and unit.root_path is not None:
+                found = found.merge(slack_memberships(unit.root_path, self.people))
+        found.save(self.settings.memberships_path)
 
     def _dedupe(self, loaded: dict[str, list[Document]], kept: dict[str, list[DocRecord]]
                 ) -> dict[str, tuple[str, Document | DocRecord]]:
@@ -259,7 +293,7 @@ class _Run:
             for i, doc_id in enumerate(gone):
                 self.progress("delete", i, len(gone))
                 store.delete_document(doc_id)
-            self.manifest.forget(gone)
+                self.manifest.forget([doc_id])  # one by one: a killed run leaves the ledger true
             self.summary.deleted = len(gone)
         self.summary.documents = len(desired)
         self.summary.by_kind = dict(kinds)

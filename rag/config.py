@@ -58,7 +58,33 @@ class Settings(BaseSettings):
         default=50, description="Commits touching more files than this are bulk (renames, reformat) and ignored."
     )
 
-    query_log: Literal["on", "off"] = "on"
+    # Query log and the knowledge-gap report
+    query_log: Literal["on", "off"] = Field(
+        default="on", description="'off': questions, answers and feedback are not recorded at all.")
+    query_log_path: Path | None = Field(
+        default=None, description="SQLite query log [default <data_dir>/queries.sqlite].")
+    gaps_low_confidence: float = Field(
+        default=0.6, description="Answers below this confidence count as unanswered in the gap report.")
+    gaps_cluster_distance: float = Field(
+        default=0.6, description="Cosine distance under which questions join one topic (lower: finer topics).")
+    gaps_min_repeats: int = Field(
+        default=2, description="Times a topic or document must come up to be reported as chat-only or single-point.")
+    gaps_stale_days: int = Field(default=365, description="Documents older than this many days are stale.")
+    gaps_stale_min_citations: int = Field(
+        default=3, description="Citations that make a stale document 'relied on'.")
+    gaps_group: str = Field(
+        default="knowledge-managers", description="With auth on, only members of this group may read GET /gaps "
+        "(it shows who asked what; each reader sees only what their own groups may read).")
+
+    # Access control and request limits (the HTTP API)
+    auth: Literal["auto", "on", "off"] = Field(
+        default="auto", description="'on': every endpoint but /health needs an API key; 'off': everything is "
+        "public (and `serve` stays on loopback); 'auto': on when the users file exists.")
+    users_file: Path | None = Field(default=None, description="Users and hashed API keys [default "
+                                    "<data_dir>/users.yaml]; add users with `whoknows users add`.")
+    rate_limit_per_minute: float = Field(default=120.0, description="Sustained requests per minute per key.")
+    rate_limit_burst: int = Field(default=30, description="Requests a key may make at once before limiting.")
+    max_body_bytes: int = 64 * 1024
 
     @property
     def chroma_path(self) -> Path:
@@ -66,6 +92,26 @@ class Settings(BaseSettings):
         return self.data_dir / "chroma"
 
     @property
+    def users_path(self) -> Path:
+        """The users file: who may call the API, with which groups and key hashes."""
+        return self.users_file or self.data_dir / "users.yaml"
+
+    @property
+    def memberships_path(self) -> Path:
+        """Source-derived group memberships (Slack private channel members), written by ingest."""
+        return self.data_dir / "memberships.json"
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether callers must present an API key (see ``auth``)."""
+        return self.auth == "on" or (self.auth == "auto" and self.users_path.exists())
+
+    @property
     def manifest_path(self) -> Path:
         """SQLite file that records what was ingested, from where, with which content hash."""
         return self.data_dir / "manifest.sqlite"
+
+    @property
+    def query_log_file(self) -> Path:
+        """SQLite file of asked questions and feedback (see ``query_log``)."""
+        return self.query_log_path or self.data_dir / "queries.sqlite"

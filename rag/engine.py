@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from rag.abstain import AbstainModel, Signals
+from rag.access import can_read
 from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.embeddings import make_embedder
@@ -19,11 +22,13 @@ from rag.experts import rank_experts
 from rag.generators import make_generator
 from rag.generators.base import Draft, Quote
 from rag.people import PeopleDirectory
+from rag.querylog import QueryLog
 from rag.retrieval import FusionWeights, HybridRetriever, Retrieved, ranked_doc_ids
 from rag.stores import open_store
 from rag.text import embed_text
 from rag.types import Answer, Citation, Expert, Filters, Hit
 
+log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 _WHO = re.compile(
     r"\bwho(m)?\b(?:'s|\s+is|\s+are|\s+was)?\s+(?:the\s+)?(?:right\s+|best\s+|go-to\s+)?(?:person|people|expert|owner|"
@@ -81,10 +86,15 @@ class QueryEngine:
         if settings.abstain_threshold is not None:
             model = AbstainModel(model.weights, model.bias, settings.abstain_threshold)
         self.abstain_model = model
+        self.query_log = QueryLog.from_settings(settings)
 
     # -- public ------------------------------------------------------------------------------
-    def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None) -> Answer:
-        """Answer ``question`` with cited sources and the colleagues who know, or abstain."""
+    def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None,
+            asker: str | None = None, asked_at: datetime | None = None) -> Answer:
+        """Answer ``question`` with cited sources and the colleagues who know, or abstain.
+
+        The question is then recorded in the query log under ``asker`` (``asked_at`` defaults to now;
+        replaying a log of past questions sets it)."""
         t0 = time.perf_counter()
         question = validate_question(question)
         k = validate_k(k or self.settings.top_k)
@@ -110,11 +120,15 @@ class QueryEngine:
             text = NO_ANSWER + (f" Closest colleagues to ask: {', '.join(e.name for e in experts)}."
                                 if experts else "")
         elif who and experts:
+            # Whom to ask: people who have left are still shown, but after those who can answer.
+            experts = sorted(experts, key=lambda e: e.active is False)
             text = _people_first(experts) + " " + text
-        return Answer(question=question, answer=text, abstained=abstained, confidence=round(confidence, 4),
-                      citations=tuple(citations), experts=tuple(experts),
-                      latency_ms=round((time.perf_counter() - t0) * 1000, 1),
-                      question_kind="who-knows" if who else "question", question_id=uuid.uuid4().hex)
+        answer = Answer(question=question, answer=text, abstained=abstained, confidence=round(confidence, 4),
+                        citations=tuple(citations), experts=tuple(experts),
+                        latency_ms=round((time.perf_counter() - t0) * 1000, 1),
+                        question_kind="who-knows" if who else "question", question_id=uuid.uuid4().hex)
+        self._log(answer, asker=asker, asked_at=asked_at)
+        return answer
 
     def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         """Ranked chunks for ``query`` (no answer)."""
@@ -140,7 +154,19 @@ class QueryEngine:
                             url=c0.url, authors=c0.doc_authors, date=c0.date, channel=c0.channel, text=body,
                             access=c0.access)
 
+    def channels(self, *, groups: tuple[str, ...] | None = None) -> list[str]:
+        """Channels (Slack channels, mailboxes, thread channels) holding something ``groups`` may read."""
+        return sorted({c.channel for c in self.bm25.all_chunks() if c.channel and can_read(c.access, groups)})
+
     # -- internals -----------------------------------------------------------------------------
+    def _log(self, answer: Answer, *, asker: str | None, asked_at: datetime | None) -> None:
+        if self.query_log is None:
+            return
+        try:
+            self.query_log.record(answer, asker=asker, asked_at=asked_at)
+        except Exception as exc:  # a broken log must never cost the asker their answer
+            log.warning("query log: could not record question %s: %s", answer.question_id, exc)
+
     def signals(self, question: str, got: Retrieved) -> Signals:
         """Evidence-strength features for the abstention model."""
         terms = query_terms(question)
@@ -188,7 +214,7 @@ def _people_first(experts: list[Expert]) -> str:
     extra = f" ({top.team})" if top.team else ""
     if top.active is False:
         extra += ", who has left - their notes remain"
-    others = ", ".join(e.name for e in experts[1:3])
+    others = ", ".join(e.name + (" (has left)" if e.active is False else "") for e in experts[1:3])
     return f"Ask {top.name}{extra}." + (f" Also close to this: {others}." if others else "")
 
 

@@ -74,7 +74,10 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
                 last[name] = h.chunk.date
     total = sum(scores.values()) or 1.0
     out = []
-    for name, s in sorted(scores.items(), key=lambda kv: -kv[1])[:limit]:
+    best = max(scores.values(), default=0.0)
+    # People tied only to a marginal hit are noise on the people cards, not someone to ask.
+    ranked = [(n, s) for n, s in sorted(scores.items(), key=lambda kv: -kv[1]) if s >= 0.15 * best]
+    for name, s in ranked[:limit]:
         person = people.get(name)
         srcs = titles[name]
         why = f"wrote {'the quoted lines in ' if any(name in q.authors for q in quotes) else ''}" + \

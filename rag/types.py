@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -144,3 +144,189 @@ class Answer(Frozen):
     latency_ms: float = 0.0
     question_kind: Literal["question", "who-knows"] = "question"
     question_id: str | None = None
+
+
+# -- query log --------------------------------------------------------------------------------------
+class LoggedCitation(Frozen):
+    """A cited document as recorded in the query log (enough to report on it after it is deleted)."""
+
+    doc_id: str
+    title: str
+    kind: Kind
+    source: str
+    date: str | None = None
+    authors: tuple[str, ...] = Field(default=(), description="Who wrote the quoted lines.")
+
+
+class LoggedQuestion(Frozen):
+    """One asked question and what whoknows answered, from the query log."""
+
+    question_id: str
+    asked_at: datetime
+    asker: str | None = None
+    question: str
+    question_kind: str = "question"
+    abstained: bool
+    confidence: float
+    latency_ms: float = 0.0
+    citations: tuple[LoggedCitation, ...] = ()
+    experts: tuple[str, ...] = ()
+
+
+class Feedback(Frozen):
+    """A thumbs up or down on one answer."""
+
+    question_id: str
+    helpful: bool
+    comment: str | None = None
+    at: datetime
+
+
+class PurgeResult(Frozen):
+    """What a purge of the query log removed."""
+
+    questions: int
+    feedback: int
+    before: datetime
+
+
+class ReplaySummary(Frozen):
+    """What replaying a file of asked questions put into the query log."""
+
+    file: str
+    asked: int
+    abstained: int
+    feedback: int
+    askers: int
+
+
+# -- knowledge-gap report ---------------------------------------------------------------------------
+GapReason = Literal["abstained", "low-confidence", "thumbs-down"]
+
+
+class AskedQuestion(Frozen):
+    """A representative question of a topic."""
+
+    question_id: str
+    question: str
+    asker: str | None = None
+    asked_at: datetime
+    reason: GapReason | None = None
+
+
+class Colleague(Frozen):
+    """A person close to a topic: whom to ask to write it down."""
+
+    name: str
+    team: str | None = None
+    active: bool | None = None
+    score: float = 0.0
+
+
+class SourceRef(Frozen):
+    """A cited document with how much the logged answers relied on it."""
+
+    doc_id: str
+    title: str
+    kind: Kind
+    source: str
+    date: str | None = None
+    authors: tuple[str, ...] = Field(default=(), description="The people its evidence comes from.")
+    citations: int = Field(default=0, description="Answers in the window that cited it.")
+    askers: int = Field(default=0, description="Distinct people whose answers cited it.")
+    last_cited: datetime | None = None
+
+
+class TopicStats(Frozen):
+    """A group of similar questions: its label, how often and by whom it was asked."""
+
+    label: str
+    terms: tuple[str, ...] = ()
+    count: int
+    askers: tuple[str, ...] = Field(default=(), description="Distinct askers, most frequent first.")
+    first_asked: datetime
+    last_asked: datetime
+    questions: tuple[AskedQuestion, ...] = Field(default=(), description="Representative questions.")
+
+
+class UnansweredTopic(TopicStats):
+    """Questions that abstained, had low confidence or got a thumbs-down, grouped by topic."""
+
+    abstained: int = 0
+    low_confidence: int = 0
+    thumbs_down: int = 0
+    colleagues: tuple[Colleague, ...] = ()
+
+
+class ChatOnlyTopic(TopicStats):
+    """A topic repeatedly answered from threads and from no wiki page or retro."""
+
+    threads: tuple[SourceRef, ...] = ()
+    answers_citing_pages: int = 0
+
+
+class SoleTopic(TopicStats):
+    """A topic whose evidence comes from one person only."""
+
+    person: str
+    active: bool | None = None
+    documents: tuple[SourceRef, ...] = ()
+
+
+class SoleDocument(Frozen):
+    """A document relied on whose knowledge comes from one person only."""
+
+    document: SourceRef
+    person: str
+    active: bool | None = None
+
+
+class InactiveHolder(Frozen):
+    """Someone marked inactive (has left) who is still the only source of cited knowledge."""
+
+    person: str
+    team: str | None = None
+    documents: tuple[SourceRef, ...] = ()
+    topics: tuple[str, ...] = ()
+    citations: int = 0
+
+
+class SinglePoints(Frozen):
+    """Bus factor of one: topics, documents and people who have left."""
+
+    topics: tuple[SoleTopic, ...] = ()
+    documents: tuple[SoleDocument, ...] = ()
+    inactive: tuple[InactiveHolder, ...] = ()
+
+
+class StaleDocument(Frozen):
+    """A document older than the threshold that answers still cite often."""
+
+    document: SourceRef
+    age_days: int
+
+
+class TrendPoint(Frozen):
+    """Questions asked in one week (starting Monday) and how many of them were unanswered."""
+
+    week: date
+    asked: int
+    unanswered: int
+
+
+class GapReport(Frozen):
+    """Where the organisation's knowledge is missing, only in chat, held by one person, or stale."""
+
+    generated_at: datetime
+    since: datetime | None = Field(default=None, description="Start of the window; None means the whole log.")
+    log_enabled: bool = True
+    questions: int = 0
+    unanswered: int = 0
+    askers: int = 0
+    low_confidence_below: float
+    stale_after_days: int
+    unanswered_topics: tuple[UnansweredTopic, ...] = ()
+    only_in_chat: tuple[ChatOnlyTopic, ...] = ()
+    single_points: SinglePoints = SinglePoints()
+    stale: tuple[StaleDocument, ...] = ()
+    trend: tuple[TrendPoint, ...] = ()

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from rag.config import Settings
 from tests.netguard import OFFLINE_SWITCHES, SocketGuard
+from tests.stores.server import ChromaServer, chroma_run
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for a store under ``tmp_path`` with the deterministic, model-free hashing embedder."""
     return Settings(embedder="hashing", data_dir=tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One real ``chroma run`` on a loopback port for the session (server-mode tests); stopped at the end."""
+    with chroma_run(tmp_path_factory.mktemp("chroma-server")) as server:
+        yield server
 
 
 @pytest.fixture

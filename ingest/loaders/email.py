@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ingest.context import Failure, LoadContext, LoadResult
 from ingest.loaders.threads import thread_document
+from rag.access import email_group
 from rag.errors import ParseError
 from rag.types import Message, stable_hash
 
@@ -32,6 +33,7 @@ class _Mail:
     date: str | None
     text: str
     recipients: list[str] = field(default_factory=list)
+    sender_address: str = ""
 
 
 def norm_subject(subject: str) -> str:
@@ -81,7 +83,7 @@ def _parse(ctx: LoadContext, raw: email.message.Message, file: str, in_mbox: boo
     text = _body(msg)  # type: ignore[arg-type]
     if not msgid:
         msgid = "generated-" + stable_hash(file, subject, sender, when or "", text[:200])
-    return _Mail(file, in_mbox, msgid, parents, subject, sender, when, text, recipients)
+    return _Mail(file, in_mbox, msgid, parents, subject, sender, when, text, recipients, addr)
 
 
 def _read_file(ctx: LoadContext, path: Path) -> list[_Mail]:
@@ -146,9 +148,12 @@ def load_email(ctx: LoadContext, files: list[Path]) -> LoadResult:
         source = f"{first.file}#{first.msgid}" if first.in_mbox else first.file
         msgs = [Message(author=m.sender, text=m.text, ts=m.date) for m in items]
         channel = Path(first.file).stem
+        # Everyone who sent or received a message of the thread may read it (lists are one address).
+        audience = sorted({email_group(a) for m in items for a in (m.sender_address, *m.recipients) if a})
         try:
             result.documents.append(thread_document(ctx, source=source, title=_RE.sub("", first.subject),
-                                                    channel=channel, messages=msgs, fmt="email"))
+                                                    channel=channel, messages=msgs, fmt="email",
+                                                    source_access=audience))
         except ParseError as exc:
             result.failures.append(Failure(source, str(exc)))
     return result

@@ -72,7 +72,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         blame = ctx.git.blame(file) if authors else []
         line_authors = [ctx.people.canonical(a) for a in blame[body_line_offset:]]
     date = date or _iso(side.get("date")) or git_date
-    access = _as_list(front.get("access")) or [ctx.default_access]
+    access = ctx.access_for(rel, declared=_as_list(front.get("access")))
     return Document(
         doc_id=stable_hash(rel),
         source=rel,
@@ -128,6 +128,14 @@ def _meta_authors(html: str) -> list[str]:
     return out
 
 
+def _looks_like_heading(text: str) -> bool:
+    """unstructured calls any short line a Title; commands and code lines are not headings."""
+    words = text.split()
+    if not 0 < len(words) <= 12 or any(ch in text for ch in "|$={}<>`;") or text.rstrip().endswith((".", ",")):
+        return False
+    return text[:1].isupper() or text.isupper()
+
+
 def _elements_to_markdown(elements: list) -> tuple[str, str]:
     """unstructured elements -> (first title, Markdown-ish text with '#' headings)."""
     lines: list[str] = []
@@ -137,7 +145,7 @@ def _elements_to_markdown(elements: list) -> tuple[str, str]:
         if not text:
             continue
         cat = type(el).__name__
-        if cat == "Title":
+        if cat == "Title" and _looks_like_heading(text):
             depth = el.metadata.category_depth or 0
             lines.append("#" * min(depth + 1, 6) + " " + text)
             first_title = first_title or text

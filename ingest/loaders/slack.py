@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest.context import Failure, LoadContext, LoadResult, decode_text
 from ingest.loaders.threads import iso_ts, thread_document
+from rag.access import slack_group
 from rag.errors import ParseError
 from rag.types import Message
 
@@ -98,12 +99,12 @@ def load_slack_export(ctx: LoadContext, folder: Path) -> LoadResult:
     resolver = _Resolver(ctx, users)
     for chan_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         meta = channel_meta.get(chan_dir.name, {})
-        access = [f"slack:{chan_dir.name}"] if meta.get("private") else None
+        access = [slack_group(chan_dir.name)] if meta.get("private") else []
         _load_channel(ctx, chan_dir, resolver, access, result)
     return result
 
 
-def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access: list[str] | None,
+def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access: list[str],
                   result: LoadResult) -> None:
     threads: dict[str, list[tuple[str, dict]]] = defaultdict(list)  # thread_ts -> [(day file rel, msg)]
     loose: dict[str, list[dict]] = defaultdict(list)  # day file rel -> messages without a thread
@@ -134,7 +135,7 @@ def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access:
         title = _title(msgs[0].text)
         try:
             result.documents.append(thread_document(ctx, source=source, title=title, channel=channel,
-                                                    messages=msgs, fmt="slack", access=access))
+                                                    messages=msgs, fmt="slack", source_access=access))
         except ParseError as exc:
             result.failures.append(Failure(source, str(exc)))
     for rel, raw in loose.items():
@@ -143,7 +144,7 @@ def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access:
         day_name = Path(rel).stem
         try:
             result.documents.append(thread_document(ctx, source=rel, title=f"#{channel} on {day_name}",
-                                                    channel=channel, messages=msgs, fmt="slack", access=access))
+                                                    channel=channel, messages=msgs, fmt="slack", source_access=access))
         except ParseError as exc:
             result.failures.append(Failure(rel, str(exc)))
 

@@ -48,8 +48,11 @@ def _groups(access: object) -> tuple[str, ...]:
 
 def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str | None,
                     messages: Sequence[Message], fmt: str, access: object = None,
-                    url: str | None = None) -> Document:
-    """A thread as one document whose messages keep their own authors."""
+                    source_access: Sequence[str] = (), url: str | None = None) -> Document:
+    """A thread as one document whose messages keep their own authors.
+
+    ``access`` is what the file itself declares; ``source_access`` the audience the source implies
+    (private channel, mail recipients) - see ``ingest.access`` for which wins."""
     messages = [m for m in messages if m.text.strip()]
     if not messages:
         raise ParseError(f"{source}: thread has no messages with text")
@@ -65,7 +68,7 @@ def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str |
         authors=rank_senders(messages),
         date=(messages[0].ts or "")[:10] or side.get("date"),
         channel=channel,
-        access=_groups(access) or (ctx.default_access,),
+        access=ctx.access_for(source, declared=_groups(access), from_source=source_access),
         messages=tuple(messages),
     )
 

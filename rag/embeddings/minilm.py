@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -34,12 +36,25 @@ class MiniLMEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-        from sentence_transformers import SentenceTransformer
-
-        path = model_path or packaged_model_path()
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._path = model_path or packaged_model_path()
         self._batch_size = batch_size
-        self.max_tokens = int(self._model.max_seq_length or 256)
+        self._loaded: Any = None
+        self._lock = threading.Lock()
+        self.max_tokens = 256
+
+    @property
+    def _model(self) -> Any:
+        # Loaded on first use (~2 s): opening a store or re-ingesting an unchanged corpus needs only the
+        # model's name and dimension.
+        if self._loaded is None:
+            with self._lock:
+                if self._loaded is None:
+                    from sentence_transformers import SentenceTransformer
+
+                    model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
+                    self.max_tokens = int(model.max_seq_length or 256)
+                    self._loaded = model
+        return self._loaded
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages in batches; empty input gives an empty (0, dim) array."""

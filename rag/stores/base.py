@@ -11,7 +11,12 @@ from rag.types import Chunk, Filters
 
 
 class VectorStore(Protocol):
-    """Chunks with their vectors. Callers always pass vectors; the store never embeds."""
+    """Chunks with their vectors. Callers always pass vectors; the store never embeds.
+
+    Every backend passes ``tests/stores/test_contract.py``. Errors are ours: ``StoreError`` for a missing or
+    corrupt store, ``BackendUnavailable`` for an unreachable server, ``EmbeddingMismatch`` for vectors of
+    another model.
+    """
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Insert or replace chunks by ``chunk_id`` (idempotent)."""
@@ -35,4 +40,8 @@ class VectorStore(Protocol):
 
     def count(self) -> int:
         """Number of chunks stored."""
+        ...
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of those ``ids`` that exist (ingest reuses them for unchanged passages)."""
         ...

@@ -14,12 +14,19 @@ from rag.engine import QueryEngine
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
+_BUILT: dict[str, Settings] = {}
+
+
 @pytest.fixture(scope="session")
 def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("sample-store"))
-    summary = ingest(DATA, settings)
-    assert summary.failed == [], summary.failed
-    return settings
+    # Other test packages import this fixture, and pytest treats each import as a fixture of its own:
+    # the module-level cache makes them share one store instead of ingesting the corpus once per import.
+    if "store" not in _BUILT:
+        settings = Settings(data_dir=tmp_path_factory.mktemp("sample-store"))
+        summary = ingest(DATA, settings)
+        assert summary.failed == [], summary.failed
+        _BUILT["store"] = settings
+    return _BUILT["store"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,177 @@
+"""The query log: every question asked, what was answered, and the feedback on it, in one SQLite file.
+
+It lives in the data dir (``queries.sqlite``), is switched off with ``WHOKNOWS_QUERY_LOG=off`` and can be
+purged by age. Each call opens its own connection, so the API's worker threads and a CLI running beside
+the server can share the file (WAL mode lets readers and one writer proceed together).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rag.config import Settings
+from rag.errors import BadInput, NotFound, StoreError
+from rag.types import Answer, Feedback, LoggedCitation, LoggedQuestion, PurgeResult
+
+MAX_COMMENT_CHARS = 2000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    question_id TEXT PRIMARY KEY,
+    asked_at REAL NOT NULL,            -- seconds since the epoch, UTC
+    asker TEXT,
+    question TEXT NOT NULL,
+    question_kind TEXT NOT NULL,
+    abstained INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    latency_ms REAL NOT NULL,
+    experts TEXT NOT NULL              -- JSON list of names, best first
+);
+CREATE INDEX IF NOT EXISTS questions_asked_at ON questions(asked_at);
+CREATE TABLE IF NOT EXISTS citations (
+    question_id TEXT NOT NULL REFERENCES questions(question_id) ON DELETE CASCADE,
+    n INTEGER NOT NULL,
+    doc_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    date TEXT,
+    authors TEXT NOT NULL,             -- JSON list: who wrote the quoted lines
+    PRIMARY KEY (question_id, n)
+);
+CREATE INDEX IF NOT EXISTS citations_doc ON citations(doc_id);
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    question_id TEXT NOT NULL REFERENCES questions(question_id) ON DELETE CASCADE,
+    helpful INTEGER NOT NULL,
+    comment TEXT,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS feedback_question ON feedback(question_id);
+"""
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware UTC (every timestamp in the log is UTC)."""
+    return datetime.now(UTC)
+
+
+def _ts(when: datetime) -> float:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class QueryLog:
+    """Questions, answers and feedback in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._ready = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueryLog | None:
+        """The configured log, or None when ``query_log`` is ``off``."""
+        return None if settings.query_log == "off" else cls(settings.query_log_file)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with closing(sqlite3.connect(self.path, timeout=10)) as db:
+                db.execute("PRAGMA foreign_keys = ON")
+                if not self._ready:
+                    db.execute("PRAGMA journal_mode = WAL")
+                    db.executescript(_SCHEMA)
+                    self._ready = True
+                with db:  # one transaction: committed on success, rolled back on error
+                    yield db
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"query log {self.path}: {exc} - move the file away to start a new log, or set "
+                             "WHOKNOWS_QUERY_LOG=off") from exc
+
+    def record(self, answer: Answer, *, asker: str | None = None, asked_at: datetime | None = None) -> str:
+        """Store one answered (or abstained) question; returns its question id."""
+        qid = answer.question_id
+        if not qid:
+            raise BadInput("an answer needs a question_id to be logged", field="question_id")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO questions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (qid, _ts(asked_at or now_utc()), asker, answer.question, answer.question_kind,
+                 int(answer.abstained), answer.confidence, answer.latency_ms,
+                 json.dumps([e.name for e in answer.experts])))
+            db.execute("DELETE FROM citations WHERE question_id = ?", (qid,))
+            db.executemany(
+                "INSERT INTO citations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(qid, c.n, c.doc_id, c.title, c.kind, c.source, c.date, json.dumps(list(c.authors)))
+                 for c in answer.citations])
+        return qid
+
+    def add_feedback(self, question_id: str, *, helpful: bool, comment: str | None = None,
+                     at: datetime | None = None) -> Feedback:
+        """Record a thumbs up or down; NotFound when the question is not in the log."""
+        if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+            raise BadInput(f"'comment' is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}",
+                           field="comment")
+        when = at or now_utc()
+        missing = NotFound(f"No question with id {question_id!r} in the query log {self.path} - use the "
+                           "question_id of an /ask response or of `whoknows ask --json`.")
+        if not self.path.exists():
+            raise missing
+        with self._connect() as db:
+            if db.execute("SELECT 1 FROM questions WHERE question_id = ?", (question_id,)).fetchone() is None:
+                raise missing
+            db.execute("INSERT INTO feedback (question_id, helpful, comment, at) VALUES (?, ?, ?, ?)",
+                       (question_id, int(helpful), comment, _ts(when)))
+        return Feedback(question_id=question_id, helpful=helpful, comment=comment, at=_dt(_ts(when)))
+
+    def questions(self, *, since: datetime | None = None) -> list[LoggedQuestion]:
+        """Logged questions asked at or after ``since`` (all when None), oldest first."""
+        start = _ts(since) if since else float("-inf")
+        if not self.path.exists():
+            return []  # nothing asked yet; reading does not create the log
+        with self._connect() as db:
+            rows = db.execute("SELECT question_id, asked_at, asker, question, question_kind, abstained, confidence,"
+                              " latency_ms, experts FROM questions WHERE asked_at >= ?"
+                              " ORDER BY asked_at, question_id", (start,)).fetchall()
+            cites: dict[str, list[LoggedCitation]] = {}
+            for qid, _n, doc_id, title, kind, source, date, authors in db.execute(
+                    "SELECT c.* FROM citations c JOIN questions q USING (question_id) WHERE q.asked_at >= ?"
+                    " ORDER BY c.question_id, c.n", (start,)):
+                cites.setdefault(qid, []).append(LoggedCitation(
+                    doc_id=doc_id, title=title, kind=kind, source=source, date=date,
+                    authors=tuple(json.loads(authors))))
+        return [LoggedQuestion(question_id=r[0], asked_at=_dt(r[1]), asker=r[2], question=r[3], question_kind=r[4],
+                               abstained=bool(r[5]), confidence=r[6], latency_ms=r[7],
+                               citations=tuple(cites.get(r[0], ())), experts=tuple(json.loads(r[8])))
+                for r in rows]
+
+    def feedback(self) -> dict[str, Feedback]:
+        """The latest feedback per question id."""
+        if not self.path.exists():
+            return {}
+        with self._connect() as db:
+            rows = db.execute("SELECT question_id, helpful, comment, at FROM feedback ORDER BY at, id").fetchall()
+        return {qid: Feedback(question_id=qid, helpful=bool(h), comment=c, at=_dt(at)) for qid, h, c, at in rows}
+
+    def purge(self, *, older_than_days: float, now: datetime | None = None) -> PurgeResult:
+        """Delete questions asked more than ``older_than_days`` ago, with their citations and feedback."""
+        if older_than_days < 0:
+            raise BadInput("--older-than must be 0 days or more", field="older_than")
+        before = (now or now_utc()) - timedelta(days=older_than_days)
+        if not self.path.exists():
+            return PurgeResult(questions=0, feedback=0, before=before)
+        with self._connect() as db:
+            old = "SELECT question_id FROM questions WHERE asked_at < ?"
+            fb = db.execute(f"DELETE FROM feedback WHERE question_id IN ({old})", (_ts(before),)).rowcount
+            db.execute(f"DELETE FROM citations WHERE question_id IN ({old})", (_ts(before),))
+            qs = db.execute("DELETE FROM questions WHERE asked_at < ?", (_ts(before),)).rowcount
+        return PurgeResult(questions=qs, feedback=fb, before=before)
