@@ -210,6 +210,8 @@ def bench(
     n: Annotated[int, typer.Option("--n", help="Questions timed by the query benchmark.")] = 100,
     clients: Annotated[int, typer.Option("--clients", help="Concurrent clients (concurrency).")] = 8,
     seconds: Annotated[float, typer.Option("--seconds", help="Length of the concurrency run.")] = 30.0,
+    ingest_pages: Annotated[int, typer.Option("--ingest-pages", help="Concurrency: ingest this many new pages "
+                                                                      "into a copy of the store meanwhile.")] = 0,
 ) -> None:
     """Benchmarks as ratios against a floor measured in the same run; prints JSON (see BENCHMARKS.md)."""
     import json
@@ -219,7 +221,8 @@ def bench(
     if what not in ("ingest", "query", "concurrency"):
         fail(BadInput(f"unknown benchmark {what!r} - use ingest, query or concurrency", field="what"))
     try:
-        result = run(what, corpus=corpus, size=size, real=real, n=n, clients=clients, seconds=seconds)
+        result = run(what, corpus=corpus, size=size, real=real, n=n, clients=clients, seconds=seconds,
+                     ingest_pages=ingest_pages)
     except WhoknowsError as exc:
         fail(exc)
         return

@@ -2,7 +2,7 @@
 
     python -m eval.bench ingest      [--corpus data]
     python -m eval.bench query       [--corpus data | --size 1000|10000|100000] [--n 100] [--real 1000]
-    python -m eval.bench concurrency [--corpus data | --size N] [--clients 8] [--seconds 30]
+    python -m eval.bench concurrency [--corpus data | --size N] [--clients 8] [--seconds 30] [--ingest-pages P]
     python -m eval.bench build       --size N [--real 1000]
 
 ingest: chunks/s of the full pipeline vs raw sentence-transformers ``encode`` on the same chunk texts, and
@@ -85,9 +85,14 @@ def prepare(*, corpus: Path | None, size: int | None, real: int, base: Settings,
 
 def bench_query(*, corpus: Path | None, size: int | None, n: int, real: int = 1000,
                 cache: Path = CACHE) -> dict[str, Any]:
-    """Latency of /ask (a ``whoknows serve`` process), retrieval and the floor (both in this process) on ``n``
-    questions, interleaved question by question."""
+    """Latency of the floor and of retrieval (in this process, interleaved question by question), then of
+    ``POST /ask`` against a ``whoknows serve`` process, on the same ``n`` questions.
+
+    The server is started only after the in-process phase: a second process waking between two in-process
+    timings slows them by a third on 2 cores, which would flatter every ratio against the floor.
+    """
     from eval.bench_server import serve_process
+    from rag.types import Filters
 
     settings, questions = prepare(corpus=corpus, size=size, real=real, base=Settings(), cache=cache)
     rss_before = peak_rss_mb()
@@ -96,34 +101,42 @@ def bench_query(*, corpus: Path | None, size: int | None, n: int, real: int = 10
     items = [questions[i % len(questions)] for i in range(n)]
     engine.ask(items[0])  # cold start: model load, BM25 index build
     cold_s = time.perf_counter() - t0
-    col: Any = engine.store.collection
     k = settings.top_k
+    acl = Filters(groups=("engineering",))  # what every query carries once auth is on
 
     def floor(q: str) -> None:
+        col: Any = engine.store.collection  # looked up each time: the store may have reopened its client
         col.query(query_embeddings=[engine.embedder.embed_query(q).tolist()], n_results=k,
                   include=["documents", "metadatas", "distances"])
 
+    runs: dict[str, Callable[[str], object]] = {
+        "floor": floor, "retrieval": lambda q: engine.retriever.retrieve(q, k=k),
+        "retrieval_acl": lambda q: engine.retriever.retrieve(q, k=k, filters=acl)}
+    for fn in runs.values():  # warm-up: thread pools, caches
+        timed(fn, items[:10])
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    for q in items:  # interleaved, so machine noise hits all alike
+        for name, fn in runs.items():
+            timings[name] += timed(fn, [q])
+    in_process_rss = peak_rss_mb()
     with serve_process(settings) as served, httpx.Client(base_url=served.url, timeout=60) as client:
-        runs: dict[str, Callable[[str], object]] = {
-            "floor": floor, "retrieval": lambda q: engine.retriever.retrieve(q, k=k),
-            "ask": lambda q: client.post("/ask", json={"question": q}).raise_for_status()}
-        for fn in runs.values():  # warm-up: the server's cold start, thread pools, caches, the connection
-            timed(fn, items[:10])
-        timings: dict[str, list[float]] = {name: [] for name in runs}
-        for q in items:  # interleaved, so machine noise hits all three alike
-            for name, fn in runs.items():
-                timings[name] += timed(fn, [q])
+        def ask(q: str) -> object:
+            return client.post("/ask", json={"question": q}).raise_for_status()
+
+        timed(ask, items[:10])  # warm-up: the server's first questions, its thread pool, the connection
+        timings["ask"] = timed(ask, items)
         server_rss = served.peak_rss_mb()
     f, r, a = summary(timings["floor"]), summary(timings["retrieval"]), summary(timings["ask"])
     return {
         "what": "query", "corpus": str(corpus) if size is None else f"generated, {size} chunks",
-        "chunks": engine.store.count(), "questions": n, "floor": f, "retrieval": r, "ask_http": a,
+        "chunks": engine.store.count(), "questions": n, "k": k, "floor": f, "retrieval": r,
+        "retrieval_acl_filter": summary(timings["retrieval_acl"]), "ask_http": a,
         "ratios": {"retrieval/floor p50": _ratio(r["p50_ms"], f["p50_ms"]),
                    "ask/floor p50": _ratio(a["p50_ms"], f["p50_ms"]),
                    "retrieval/floor p95": _ratio(r["p95_ms"], f["p95_ms"]),
                    "ask/floor p95": _ratio(a["p95_ms"], f["p95_ms"])},
-        "cold_start_s": round(cold_s, 2), "server_peak_rss_mb": server_rss, "bench_process_peak_rss_mb": peak_rss_mb(),
-        "bench_process_rss_before_engine_mb": rss_before,
+        "cold_start_s": round(cold_s, 2), "server_peak_rss_mb": server_rss,
+        "bench_process_peak_rss_mb": in_process_rss, "bench_process_rss_before_engine_mb": rss_before,
         "machine": machine(),
     }
 
@@ -149,6 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         else:
             p.add_argument("--clients", type=int, default=8)
             p.add_argument("--seconds", type=float, default=30.0)
+            p.add_argument("--ingest-pages", type=int, default=0,
+                           help="meanwhile ingest this many new generated pages into (a copy of) the store")
     b = sub.add_parser("build", help="build the generated store of --size chunks (cached)")
     b.add_argument("--size", type=int, required=True)
     b.add_argument("--real", type=int, default=1000)
@@ -174,7 +189,7 @@ def run(what: str, **opts: Any) -> dict[str, Any]:
 
         return bench_concurrency(corpus=opts.get("corpus"), size=opts.get("size"), real=opts.get("real") or 1000,
                                  clients=opts.get("clients") or 8, seconds=opts.get("seconds") or 30.0,
-                                 cache=opts.get("cache") or CACHE)
+                                 cache=opts.get("cache") or CACHE, ingest_pages=opts.get("ingest_pages") or 0)
     if what == "build":
         from eval import bench_scale
 

@@ -18,10 +18,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WHOKNOWS_", extra="ignore")
 
     data_dir: Path = Field(default=Path(".whoknows"), description="Where the store, manifest and logs live.")
-    store: Literal["chroma-embedded", "chroma-http"] = "chroma-embedded"
-    chroma_host: str = "127.0.0.1"
-    chroma_port: int = 8000
-    collection: str = "whoknows"
+    store: Literal["chroma-embedded", "chroma-http"] = Field(
+        default="chroma-embedded",
+        description="'chroma-embedded' keeps vectors in data_dir/chroma; 'chroma-http' uses a `chroma run` server "
+        "at chroma_host:chroma_port. Either way the ingest ledger (manifest.sqlite) stays a local file in data_dir.",
+    )
+    chroma_host: str = Field(default="127.0.0.1", description="Chroma server host (store='chroma-http').")
+    chroma_port: int = Field(default=8000, description="Chroma server port (store='chroma-http').")
+    collection: str = Field(default="whoknows", description="Chroma collection (3-512 characters of [a-zA-Z0-9._-]).")
 
     embedder: Literal["minilm", "hashing"] = Field(
         default="minilm",

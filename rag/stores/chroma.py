@@ -1,8 +1,7 @@
 """Chroma adapter: embedded ``PersistentClient`` or a ``chroma run`` server over HTTP.
 
 Chroma never embeds for us: the collection has no embedding function and every call passes vectors.
-Chroma metadata holds scalars only, so tuples travel as JSON strings and access groups as one
-boolean key per group (``acl:<group>``), which lets the ACL filter run inside the search.
+The metadata mapping lives in :mod:`rag.stores.chroma_meta`.
 
 Every Chroma call runs inside :meth:`ChromaStore._guard`, so a corrupt directory or an unreachable
 server surfaces as a :class:`StoreError` / :class:`BackendUnavailable` that says how to fix it.
@@ -10,10 +9,8 @@ server surfaces as a :class:`StoreError` / :class:`BackendUnavailable` that says
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,91 +18,13 @@ import numpy as np
 
 from rag.config import Settings
 from rag.errors import BackendUnavailable, EmbeddingMismatch, StoreError, WhoknowsError
+from rag.stores.chroma_meta import chunk_to_metadata, filters_to_where, metadata_to_chunk, passes
 from rag.stores.rwlock import ReadWriteLock
-from rag.types import Chunk, Filters, Message
+from rag.types import Chunk, Filters
 
-_LIST_FIELDS = ("authors", "paths", "access", "doc_authors")
 # Chroma raises this while the first ingest into a brand-new collection has not yet written its vector
 # index to disk (a second process - the query server - sees rows but no index): there is nothing to find.
 _INDEX_NOT_WRITTEN = "Nothing found on disk"
-
-
-def _date_ord(value: str | None) -> int:
-    if not value:
-        return 0
-    try:
-        return date.fromisoformat(value[:10]).toordinal()
-    except ValueError:
-        return 0
-
-
-def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
-    """Flatten a chunk into Chroma's scalar metadata."""
-    meta: dict[str, Any] = {
-        "doc_id": chunk.doc_id,
-        "index": chunk.index,
-        "section": chunk.section,
-        "title": chunk.title,
-        "kind": chunk.kind,
-        "source": chunk.source,
-        "url": chunk.url or "",
-        "date": chunk.date or "",
-        "date_ord": _date_ord(chunk.date),
-        "channel": chunk.channel or "",
-        "content_hash": chunk.content_hash,
-        "messages": json.dumps([m.model_dump() for m in chunk.messages]) if chunk.messages else "",
-    }
-    for f in _LIST_FIELDS:
-        meta[f] = json.dumps(list(getattr(chunk, f)))
-    for group in chunk.access:
-        meta[f"acl:{group}"] = True
-    return meta
-
-
-def metadata_to_chunk(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
-    """Inverse of :func:`chunk_to_metadata`."""
-    msgs = json.loads(meta["messages"]) if meta.get("messages") else []
-    return Chunk(
-        chunk_id=chunk_id,
-        doc_id=meta["doc_id"],
-        index=int(meta.get("index", 0)),
-        text=text,
-        section=meta.get("section", ""),
-        title=meta.get("title", ""),
-        kind=meta.get("kind", "wiki"),
-        source=meta.get("source", ""),
-        url=meta.get("url") or None,
-        date=meta.get("date") or None,
-        channel=meta.get("channel") or None,
-        content_hash=meta.get("content_hash", ""),
-        messages=tuple(Message(**m) for m in msgs),
-        **{f: tuple(json.loads(meta.get(f) or "[]")) for f in _LIST_FIELDS},
-    )
-
-
-def filters_to_where(filters: Filters | None) -> dict[str, Any] | None:
-    """Translate our filters into a Chroma ``where`` clause (None when nothing filters)."""
-    if filters is None:
-        return None
-    clauses: list[dict[str, Any]] = []
-    if filters.kind:
-        clauses.append({"kind": {"$in": list(filters.kind)}})
-    if filters.channel:
-        clauses.append({"channel": {"$in": list(filters.channel)}})
-    if filters.date_from:
-        clauses.append({"date_ord": {"$gte": filters.date_from.toordinal()}})
-    if filters.date_to:
-        clauses.append({"date_ord": {"$lte": filters.date_to.toordinal()}})
-        if not filters.date_from:
-            # Undated chunks (date_ord 0) never pass a date filter, as in BM25's ``allowed``.
-            clauses.append({"date_ord": {"$gt": 0}})
-    if filters.groups is not None:
-        groups = sorted(set(filters.groups) | {"public"})
-        acl = [{f"acl:{g}": True} for g in groups]
-        clauses.append(acl[0] if len(acl) == 1 else {"$or": acl})
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class ChromaStore:
@@ -133,6 +52,7 @@ class ChromaStore:
         self._client = self._connect(settings, create)
         self._col = self._open_collection(settings, create)
         self._seen = _file_signature(self._db_file)  # after opening: opening itself touches the file
+        self._counted: tuple[tuple[int, ...] | None, int] = (None, 0)
         self._check_embedder(settings)
 
     # -- opening -------------------------------------------------------------------------------
@@ -262,23 +182,36 @@ class ChromaStore:
         return len(doomed)
 
     def search(self, vector: np.ndarray, *, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """Cosine nearest neighbours; score is 1 - cosine distance. One round-trip to Chroma."""
+        """Cosine nearest neighbours; score is 1 - cosine distance.
+
+        With filters, the unfiltered top ``4k`` (at least 200) is fetched first and filtered here: when ``k`` of
+        them pass they are exactly the filtered top ``k``, at a fraction of the cost of Chroma's metadata
+        filter (10 ms instead of 100-400 ms at 100k chunks). Narrow filters fall back to Chroma's ``where``.
+        """
         if k <= 0:
             return []
-        vector = np.asarray(vector, dtype=np.float32)
-        self._check_dim(vector.reshape(1, -1))
+        vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
+        self._check_dim(vector)
         self._refresh_if_written_elsewhere()
+        where = filters_to_where(filters)
+        if where is not None and filters is not None:
+            rows = [r for r in self._query(vector, max(4 * k, 200), None) if passes(r[2], filters)]
+            if len(rows) >= k:
+                return [(metadata_to_chunk(cid, text, meta), score) for cid, text, meta, score in rows[:k]]
+        return [(metadata_to_chunk(cid, text, meta), score) for cid, text, meta, score in self._query(vector, k, where)]
+
+    def _query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, str, Any, float]]:
+        """(id, text, metadata, score) of the ``n`` nearest; rows of chunks deleted since the vector index was
+        loaded (they come back without metadata) are left out."""
         try:
             with self._reading("search"):
-                res: Any = self._col.query(query_embeddings=vector.reshape(1, -1), n_results=k,
-                                           where=filters_to_where(filters),
+                res: Any = self._col.query(query_embeddings=vector, n_results=n, where=where,
                                            include=["documents", "metadatas", "distances"])
         except StoreError as exc:
             if _INDEX_NOT_WRITTEN in str(exc.__cause__):
                 return []
             raise
-        # A row without metadata is a chunk deleted after the vector index was loaded: leave it out.
-        return [(metadata_to_chunk(cid, text, meta), 1.0 - float(dist)) for cid, text, meta, dist in zip(
+        return [(cid, text, meta, 1.0 - float(dist)) for cid, text, meta, dist in zip(
             res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True)
             if meta is not None]
 
@@ -318,8 +251,16 @@ class ChromaStore:
 
     def count(self) -> int:
         """Number of chunks in the collection."""
+        # Embedded: remembered while the database file is unchanged (a count costs ~5 ms at 100k chunks and
+        # the query side asks on every search, to notice an ingest).
+        seen = None if self._http else _file_signature(self._db_file)
+        if seen is not None and seen == self._counted[0]:
+            return self._counted[1]
         with self._reading("count chunks"):
-            return int(self._col.count())
+            n = int(self._col.count())
+        if seen is not None:
+            self._counted = (seen, n)
+        return n
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those ``ids`` that exist (reused when a changed document keeps a passage)."""
@@ -334,17 +275,22 @@ class ChromaStore:
 
     @property
     def collection(self) -> object:
-        """The raw Chroma collection - for the plain llama-index baseline in ``eval/`` only."""
+        """The raw Chroma collection - for the llama-index baseline and the benchmark floor in ``eval/`` only.
+
+        Valid until the store reopens its client (after another process wrote): look it up, do not keep it."""
         return self._col
 
 
-def _file_signature(path: Path) -> tuple[int, int]:
-    """(mtime in ns, size) of a file; (0, 0) when it does not exist."""
-    try:
-        st = path.stat()
-    except OSError:
-        return (0, 0)
-    return (st.st_mtime_ns, st.st_size)
+def _file_signature(path: Path) -> tuple[int, ...]:
+    """(mtime in ns, size) of the SQLite database and of its write-ahead log, if any; zeros when missing."""
+    out = []
+    for p in (path, path.with_name(path.name + "-wal")):
+        try:
+            st = p.stat()
+            out += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            out += [0, 0]
+    return tuple(out)
 
 
 def _is_connection_error(exc: BaseException) -> bool:

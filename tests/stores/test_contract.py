@@ -173,6 +173,20 @@ def test_filters_apply_inside_the_search_with_bm25_semantics(store_with_corpus, 
     assert all(allowed(c, f) for c, _ in got)
 
 
+@pytest.mark.parametrize("name", FILTERS)
+def test_filtered_top_k_is_the_cosine_top_k_of_the_allowed_chunks(store_with_corpus, name: str) -> None:
+    store, chunks = store_with_corpus
+    f = FILTERS[name]
+    qv = EMB.embed_query("rotate vault secrets before the canary deploy")
+    allowed_chunks = [c for c in chunks if allowed(c, f)]
+    expected = sorted((float(vectors([c])[0] @ qv) for c in allowed_chunks), reverse=True)[:5]
+
+    got = store.search(qv, k=5, filters=f)
+
+    assert all(allowed(c, f) for c, _ in got)
+    assert [s for _, s in got] == pytest.approx(expected, abs=1e-4)
+
+
 def test_filtered_search_keeps_the_cosine_order(store_with_corpus) -> None:
     store, chunks = store_with_corpus
     qv = EMB.embed_query("pager escalation secondary")
