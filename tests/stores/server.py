@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -15,9 +16,15 @@ from pathlib import Path
 import httpx
 
 from rag.config import Settings
-from tests.api.serving import free_port
 
 CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
