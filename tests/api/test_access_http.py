@@ -6,6 +6,7 @@ One small corpus, ingested with the hashing embedder, served by a real uvicorn o
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,6 +265,11 @@ def test_logs_hold_no_keys_and_no_document_text(site: Site) -> None:
                                                                      "guessedguessedguessed"}, timeout=10)
     crash = httpx.get(f"{site.url}/boom", headers=h, timeout=10)
     assert crash.status_code == 500 and PHRASE not in crash.text and "error" in crash.json()
+    # The request log line is written as the response goes out: give the server thread a moment.
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(
+            s in site.logs.text for s in ("unexpected RuntimeError on GET /boom", "POST /ask 200")):
+        time.sleep(0.05)
     text = site.logs.text
     assert "unexpected RuntimeError on GET /boom" in text, "a crash is logged, by its type only"
     assert "POST /ask 200" in text and "user=Ivan Insider" in text, "the capture sees the server's request log"
