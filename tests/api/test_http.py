@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-import uvicorn
 
 from api.app import create_app
 from rag.config import Settings
+from tests.api.serving import running
 from tests.rag.conftest import engine, gold, sample_settings  # noqa: F401 - session fixtures
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def base_url(sample_settings: Settings, engine) -> Iterator[str]:  # noqa: F811
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(sample_settings, engine=engine), host="127.0.0.1",
-                                           port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running(create_app(sample_settings, engine=engine)) as url:
+        yield url
 
 
 def test_ask_over_http(base_url: str, gold: list[dict]) -> None:  # noqa: F811
