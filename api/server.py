@@ -26,6 +26,7 @@ LOG_CONFIG: dict[str, Any] = {
         "uvicorn.error": {"level": "INFO"},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         "whoknows": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "rag": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
     },
 }
 

@@ -107,6 +107,10 @@ class QueryEngine:
             draft = Draft(text=NO_ANSWER)
         else:
             draft = self.generator.generate(question, got.hits, max_sentences=self.settings.max_answer_sentences)
+            if draft.flagged:
+                # Markers and error types only (never question or document text): an operator can see
+                # an LLM that drops citations or times out and falls back to the extractive answer.
+                log.warning("%s generator flagged: %s", self.generator.name, ", ".join(draft.flagged))
             if not draft.quotes and not draft.text.strip():
                 abstained, draft = True, Draft(text=NO_ANSWER)
         experts = rank_experts(question, got.hits if not abstained else got.hits[:3], quotes=draft.quotes,

@@ -6,7 +6,7 @@ from rag.config import Settings
 from rag.errors import BackendUnavailable, ConfigError
 from rag.generators.base import Draft
 from rag.generators.extractive import ExtractiveGenerator
-from rag.generators.openai_compat import PROMPT, check_markers, number_sources
+from rag.generators.openai_compat import PROMPT, draft_from_reply, number_sources
 from rag.types import Hit
 
 
@@ -32,6 +32,5 @@ class LlamaCppGenerator:
         quotes = self._selector.select(question, hits, max_sentences=max(max_sentences, 6))
         block, numbers = number_sources(quotes)
         out = self._llm(PROMPT.format(sources=block, question=question), max_tokens=256, temperature=0.0)
-        text = out["choices"][0]["text"]
-        cleaned, flagged = check_markers(text, set(numbers))
-        return Draft(text=cleaned, quotes=quotes, flagged=flagged)
+        return draft_from_reply(out["choices"][0]["text"], quotes, numbers,
+                                fallback=lambda: self._selector.generate(question, hits, max_sentences=max_sentences))

@@ -1,12 +1,15 @@
 """An OpenAI-compatible server (Ollama, vLLM, llama.cpp server) through llama-index's OpenAILike.
 
 The extractive selector still picks the evidence; the LLM rewrites it into prose and must cite it
-with [n]. Markers pointing at no source are dropped and reported in ``Draft.flagged``.
+with [n]. Markers pointing at no source are dropped and reported in ``Draft.flagged``. Only the sources
+the answer actually cites become citations, renumbered 1..n in order; an answer that cites nothing is
+replaced by the extractive answer (flagged), so no uncited prose reaches the asker.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rag.config import Settings
 from rag.errors import BackendUnavailable
@@ -49,6 +52,38 @@ def check_markers(text: str, valid: set[int]) -> tuple[str, list[str]]:
     return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), flagged
 
 
+def keep_cited(text: str, quotes: list[Quote], numbers: dict[int, str]) -> tuple[str, list[Quote]]:
+    """Only the sources ``text`` cites, renumbered 1..n in their original order, and the text to match.
+
+    ``numbers`` maps each prompt number to its document (see :func:`number_sources`); the engine numbers
+    citations by document in order of first use among the quotes, so dropping uncited documents and
+    renumbering the survivors by rank keeps every marker pointing at the same source.
+    """
+    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)} & set(numbers))
+    remap = {old: new for new, old in enumerate(cited, start=1)}
+    docs = {numbers[n] for n in cited}
+    renumbered = re.sub(r"\[(\d+)\]", lambda m: f"[{remap[int(m.group(1))]}]", text)
+    return renumbered, [q for q in quotes if q.hit.chunk.doc_id in docs]
+
+
+def draft_from_reply(text: str, quotes: list[Quote], numbers: dict[int, str], *,
+                     fallback: Callable[[], Draft]) -> Draft:
+    """Turn an LLM reply into a draft: NOT COVERED is empty, markers are checked, only cited sources kept.
+
+    A reply that cites no valid source is not shown: ``fallback()`` (the extractive answer) replaces it,
+    flagged ``llm-uncited``.
+    """
+    if "NOT COVERED" in text:
+        return Draft(text="", quotes=[], flagged=["llm-not-covered"])
+    cleaned, flagged = check_markers(text, set(numbers))
+    cleaned, cited = keep_cited(cleaned, quotes, numbers)
+    if not cited:
+        draft = fallback()
+        draft.flagged.extend([*flagged, "llm-uncited"])
+        return draft
+    return Draft(text=cleaned, quotes=cited, flagged=flagged)
+
+
 class OpenAICompatGenerator:
     """LLM answers over the extractive selection, with checked [n] citations."""
 
@@ -76,7 +111,5 @@ class OpenAICompatGenerator:
             draft = self._selector.generate(question, hits, max_sentences=max_sentences)
             draft.flagged.append(f"llm-error: {type(exc).__name__}")
             return draft
-        if "NOT COVERED" in text:
-            return Draft(text="", quotes=[], flagged=["llm-not-covered"])
-        cleaned, flagged = check_markers(text, set(numbers))
-        return Draft(text=cleaned, quotes=quotes, flagged=flagged)
+        return draft_from_reply(text, quotes, numbers,
+                                fallback=lambda: self._selector.generate(question, hits, max_sentences=max_sentences))
