@@ -35,6 +35,8 @@ export DO_NOT_TRACK := true
 export ANONYMIZED_TELEMETRY := False
 export UNSTRUCTURED_DISABLE_NOTICE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# llama-cpp-python (dev extra) compiles llama.cpp at install: use every core.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= $(shell nproc)
 
 .PHONY: help venv install install-dev demo ingest test lint typecheck check-deps clean distclean
 

@@ -92,12 +92,19 @@ def ask(
     kind: Annotated[list[str] | None, typer.Option("--kind", help="Only wiki, retro or thread (repeatable).")] = None,
     channel: Annotated[list[str] | None, typer.Option("--channel", help="Only these channels.")] = None,
     asker: Annotated[str | None, typer.Option("--asker", help="Who is asking (recorded in the query log).")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="Answer with the access of this user from the users "
+                                                "file (what they would see over HTTP).")] = None,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Answer a question with numbered sources and the people to ask."""
+    """Answer a question with numbered sources and the people to ask.
+
+    The command line is the local operator and reads everything; ``--as NAME`` answers as that user would
+    be answered over the API, with only the documents their groups may read.
+    """
     from api.schemas import AnswerOut, FiltersIn
     from rag.engine import QueryEngine
+    from rag.types import Filters
 
     settings = make_settings(data_dir)
     try:
@@ -106,6 +113,10 @@ def ask(
             raise BadInput(f"--kind must be wiki, retro or thread (got {bad[0]!r})", field="kind")
         filters = (FiltersIn.model_validate({"kind": kind or None, "channel": channel or None}).to_domain()
                    if (kind or channel) else None)
+        if as_user is not None:
+            groups = user_groups(settings, as_user)
+            filters = (filters or Filters()).model_copy(update={"groups": groups})
+            asker = asker or as_user
         answer = QueryEngine(settings).ask(question, k=k, filters=filters, asker=asker)
     except WhoknowsError as exc:
         fail(exc)
@@ -117,6 +128,15 @@ def ask(
     if settings.query_log == "on":
         out.print(f"[dim]question id {answer.question_id} - rate it: whoknows feedback {answer.question_id} "
                   "--helpful (or --not-helpful)[/]")
+
+
+def user_groups(settings: Settings, name: str) -> tuple[str, ...]:
+    """The effective access groups of a user in the users file; BadInput (field ``as``) for an unknown name."""
+    from api.auth import Authenticator, UsersFile
+
+    if name not in {u.name for u in UsersFile.load(settings.users_path).users}:
+        raise BadInput(f"no user named {name!r} in {settings.users_path} - see `whoknows users list`", field="as")
+    return Authenticator(settings.model_copy(update={"auth": "off"})).groups_of(name)
 
 
 def print_answer(answer: Any) -> None:

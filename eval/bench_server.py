@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from eval.procs import free_port, server_process
 from rag.config import Settings
 
 # The benchmarks measure the engine, not the per-key rate limiter (which would answer 429 to a load test).
@@ -49,33 +45,11 @@ def settings_env(settings: Settings) -> dict[str, str]:
 @contextmanager
 def serve_process(settings: Settings) -> Iterator[Served]:
     """``whoknows serve`` over ``settings.data_dir`` until its /health answers (the store is open); stopped after."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    port = free_port()
     exe = Path(sys.executable).parent / "whoknows"
-    log = tempfile.NamedTemporaryFile(prefix="whoknows-serve-", suffix=".log", delete=False)  # noqa: SIM115
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)],
-                            env=settings_env(settings), stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(1200):  # up to two minutes: a cold start loads the model and opens the store
-            if proc.poll() is not None:
-                raise RuntimeError(f"whoknows serve exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("whoknows serve did not answer /health")
-        yield Served(url, proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=30)
-        log.close()
-        Path(log.name).unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="whoknows-serve-") as tmp:
+        argv = [str(exe), "serve", "--port", str(port), "--data-dir", str(settings.data_dir)]
+        # Up to two minutes: a cold start loads the model and opens the store.
+        with server_process(argv, ready_url=f"http://127.0.0.1:{port}/health", log=Path(tmp) / "serve.log",
+                            env=settings_env(settings), wait_s=120) as proc:
+            yield Served(f"http://127.0.0.1:{port}", proc.pid)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from rag.config import Settings
 from rag.errors import BackendUnavailable, ConfigError
 from rag.generators.base import Draft
 from rag.generators.extractive import ExtractiveGenerator
-from rag.generators.openai_compat import PROMPT, draft_from_reply, number_sources
+from rag.generators.openai_compat import PROMPT, STOP, draft_from_reply, number_sources
 from rag.types import Hit
 
 
@@ -18,6 +20,8 @@ class LlamaCppGenerator:
     def __init__(self, settings: Settings, *, selector: ExtractiveGenerator) -> None:
         if settings.llm_model_path is None:
             raise ConfigError("Set WHOKNOWS_LLM_MODEL_PATH to a .gguf file to use the llamacpp generator")
+        if not settings.llm_model_path.is_file():
+            raise ConfigError(f"WHOKNOWS_LLM_MODEL_PATH {settings.llm_model_path} is not a file")
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -28,9 +32,16 @@ class LlamaCppGenerator:
         self._selector = selector
 
     def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
-        """Complete the citation prompt locally."""
+        """Complete the citation prompt locally; if llama.cpp fails, answer extractively (flagged)."""
         quotes = self._selector.select(question, hits, max_sentences=max(max_sentences, 6))
         block, numbers = number_sources(quotes)
-        out = self._llm(PROMPT.format(sources=block, question=question), max_tokens=256, temperature=0.0)
-        return draft_from_reply(out["choices"][0]["text"], quotes, numbers,
+        try:
+            out = cast("dict[str, Any]", self._llm.create_completion(
+                PROMPT.format(sources=block, question=question), max_tokens=256, temperature=0.0, stop=STOP))
+            text = str(out["choices"][0]["text"])
+        except Exception as exc:  # noqa: BLE001 - e.g. a prompt over the context window: answer without the LLM
+            draft = self._selector.generate(question, hits, max_sentences=max_sentences)
+            draft.flagged.append(f"llm-error: {type(exc).__name__}")
+            return draft
+        return draft_from_reply(text, quotes, numbers,
                                 fallback=lambda: self._selector.generate(question, hits, max_sentences=max_sentences))

@@ -26,6 +26,9 @@ question, reply exactly: NOT COVERED.
 Question: {question}
 Answer:"""
 
+# A completion model (unlike a chat model) happily writes the next "Question:" itself: stop there.
+STOP = ["\nQuestion:"]
+
 
 def number_sources(quotes: list[Quote]) -> tuple[str, dict[int, str]]:
     """Sources block for the prompt, numbered by document in order of first use."""
@@ -106,7 +109,7 @@ class OpenAICompatGenerator:
         quotes = self._selector.select(question, hits, max_sentences=max(max_sentences, 6))
         block, numbers = number_sources(quotes)
         try:
-            text = self._llm.complete(PROMPT.format(sources=block, question=question)).text
+            text = self._llm.complete(PROMPT.format(sources=block, question=question), stop=STOP).text
         except Exception as exc:  # noqa: BLE001 - any transport failure: answer without the LLM
             draft = self._selector.generate(question, hits, max_sentences=max_sentences)
             draft.flagged.append(f"llm-error: {type(exc).__name__}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,16 +13,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.server import server_config
+from eval.procs import free_port
 
 # The server side only: the test client (httpx) logs its own URLs, query strings included.
 SERVER_LOGGERS = ("whoknows", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", "starlette")
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

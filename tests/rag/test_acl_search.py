@@ -59,3 +59,31 @@ def test_answers_experts_documents_and_channels_respect_groups(acl_engine: Query
     assert acl_engine.document(doc_id, groups=("vault",)).title == "Escrow keys"
     with pytest.raises(NotFound):
         acl_engine.document(doc_id, groups=("staff",))
+
+
+def test_cli_ask_as_a_user_reads_only_what_their_groups_may(acl_engine: QueryEngine, settings: Settings,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.auth import add_user
+    from api.cli import app as cli
+
+    monkeypatch.setenv("WHOKNOWS_EMBEDDER", "hashing")
+    add_user(settings.users_path, name="Olive Outsider", groups=["staff"])
+    add_user(settings.users_path, name="Vic Vault", groups=["vault"])
+    runner = CliRunner()
+    question = "Where are the saffron lighthouse escrow keys kept?"
+
+    def ask(*extra: str) -> dict:
+        r = runner.invoke(cli, ["ask", question, "--json", "--data-dir", str(settings.data_dir), *extra])
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    assert "blue cabinet" in ask()["answer"], "the local operator reads everything"
+    outsider = ask("--as", "Olive Outsider")
+    assert "blue cabinet" not in json.dumps(outsider) and "Escrow keys" not in json.dumps(outsider)
+    assert "blue cabinet" in ask("--as", "Vic Vault")["answer"]
+    unknown = runner.invoke(cli, ["ask", question, "--as", "Nobody", "--json", "--data-dir", str(settings.data_dir)])
+    assert unknown.exit_code == 1 and "no user named 'Nobody'" in unknown.output

@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
+from eval.procs import free_port, server_process
 from rag.config import Settings
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -49,30 +38,8 @@ def chroma_run(base: Path) -> Iterator[ChromaServer]:
     port = free_port()
     log = base / "server.log"
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([str(CHROMA), "run", "--path", str(base / "db"), "--host", "127.0.0.1",
-                                 "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
-    try:
-        _wait_for_heartbeat(proc, port, log)
+    argv = [str(CHROMA), "run", "--path", str(base / "db"), "--host", "127.0.0.1", "--port", str(port)]
+    # Up to a minute: the server is a Rust binary and usually answers in < 1 s.
+    with server_process(argv, ready_url=f"http://127.0.0.1:{port}/api/v2/heartbeat", log=log, env=env,
+                        wait_s=60, stop_s=20):
         yield ChromaServer("127.0.0.1", port, base / "db", log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
-
-
-def _wait_for_heartbeat(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    for _ in range(600):  # up to a minute: the server is a Rust binary and usually answers in < 1 s
-        if proc.poll() is not None:
-            raise RuntimeError(f"`chroma run` exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"`chroma run` never answered its heartbeat on port {port}:\n{log.read_text()[-2000:]}")

