@@ -31,6 +31,12 @@ from rag.stores.chroma import ChromaStore
 from rag.text import embed_text
 from rag.types import Chunk, Document, stable_hash
 
+# Bump when a change to loading, chunking, authorship or access rules changes what a document becomes:
+# the next ingest then re-reads every document of an existing store (the vectors of passages whose text
+# did not change are reused, so it costs parsing, not embedding). Part of every unit's and document's
+# version, so stores written by older code do not silently keep their old chunks.
+PIPELINE_VERSION = "2026-11-24.1"
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -115,7 +121,7 @@ class _Run:
                  if (root / n).exists()]
         self.context_sig = hashlib.sha256(b"\x00".join([*extra, git.head.encode(),
                                                         settings.default_access.encode()])).hexdigest()
-        self.version_salt = f"{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
+        self.version_salt = f"{PIPELINE_VERSION}:{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
 
     def _people(self) -> PeopleDirectory:
         for name in ("people.yaml", "people.yml"):

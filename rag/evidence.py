@@ -12,6 +12,9 @@ from rag.types import Hit
 _SENT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`*_])")
 _FENCE = re.compile(r"```.*?```", re.DOTALL)
 _ITEM = re.compile(r"^([-*+]|\d+[.)])\s")
+# A unit that is nothing but a link ("[Incident severity levels](incident-severity-levels.md)") is
+# navigation: it repeats a title the question matches and says nothing.
+_LINK_ONLY = re.compile(r"(\[[^\]]*\]\([^)]*\)[\s,;:.]*)+")
 
 
 def split_units(text: str) -> list[str]:
@@ -37,7 +40,7 @@ def split_units(text: str) -> list[str]:
                 continue
             units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
     units = [re.sub(r"^([-*+]|\d+[.)])\s+", "", u) for u in units]
-    return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3]
+    return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3 and not _LINK_ONLY.fullmatch(u)]
 
 
 def query_terms(question: str) -> list[str]:

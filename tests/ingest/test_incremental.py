@@ -48,6 +48,22 @@ def test_second_run_on_unchanged_folder_embeds_nothing(corpus, settings):
     assert_consistent(settings)
 
 
+def test_a_new_pipeline_version_re_reads_everything_and_reuses_the_vectors(corpus, settings, monkeypatch):
+    """A store written by older whoknows code is re-read after an upgrade instead of keeping stale chunks."""
+    from ingest import pipeline
+
+    small_corpus(corpus)
+    first = ingest(corpus, settings)
+    monkeypatch.setattr(pipeline, "PIPELINE_VERSION", "upgraded")  # what a release that bumps it does
+
+    upgraded = ingest(corpus, settings)
+
+    assert upgraded.replaced == upgraded.documents == 4 and upgraded.unchanged == 0
+    assert upgraded.embedded == 0 and upgraded.reused_vectors == first.chunks, "same passages: no re-embedding"
+    assert ingest(corpus, settings).unchanged == 4, "and then it is steady again"
+    assert_consistent(settings)
+
+
 def test_changed_document_replaces_all_its_chunks(corpus, settings):
     small_corpus(corpus)
     ingest(corpus, settings)

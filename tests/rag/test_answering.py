@@ -79,3 +79,9 @@ def test_split_units_keeps_list_items_and_sentences() -> None:
     units = split_units(text)
     assert units == ["Intro sentence one here.", "Second sentence follows now.", "first item of a list",
                      "second item here"]
+
+
+def test_a_unit_that_is_only_links_is_not_quotable() -> None:
+    text = ("- [Incident severity levels](incident-severity-levels.md)\n- [Runbook](r.md), [Retro](t.md).\n"
+            "- See [Incident severity levels](x.md) for the roles.")
+    assert split_units(text) == ["See [Incident severity levels](x.md) for the roles."]
