@@ -79,12 +79,27 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     ranked = [(n, s) for n, s in sorted(scores.items(), key=lambda kv: -kv[1]) if s >= 0.15 * best]
     for name, s in ranked[:limit]:
         person = people.get(name)
-        srcs = titles[name]
-        why = f"wrote {'the quoted lines in ' if any(name in q.authors for q in quotes) else ''}" + \
-              "; ".join(f"'{t}'" for t in srcs[:3]) + (f" and {len(srcs) - 3} more" if len(srcs) > 3 else "")
+        why = _why(list(zip(evidence[name], titles[name], strict=True)),
+                   quoted={q.hit.chunk.doc_id for q in quotes if name in q.authors})
         if last.get(name):
             why += f" (latest {last[name][:10]})"
         out.append(Expert(name=name, score=round(s / total, 4), team=person.team if person else None,
                           active=person.active if person else None, evidence=tuple(evidence[name]),
                           why=why, last_seen=last.get(name)))
     return out
+
+
+def _why(sources: list[tuple[str, str]], *, quoted: set[str]) -> str:
+    """Why a person is suggested, e.g. "wrote the quoted lines in 'A'; also wrote 'B'".
+
+    ``sources`` are (doc id, title) in evidence order; only documents whose quoted lines this person wrote
+    (``quoted`` doc ids) are called quoted. At most three titles are named.
+    """
+    shown = ([s for s in sources if s[0] in quoted] + [s for s in sources if s[0] not in quoted])[:3]
+    parts = []
+    if mine := [t for d, t in shown if d in quoted]:
+        parts.append("wrote the quoted lines in " + "; ".join(f"'{t}'" for t in mine))
+    if others := [t for d, t in shown if d not in quoted]:
+        parts.append(("also wrote " if parts else "wrote ") + "; ".join(f"'{t}'" for t in others))
+    more = len(sources) - len(shown)
+    return "; ".join(parts) + (f" and {more} more" if more > 0 else "")

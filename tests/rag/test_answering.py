@@ -85,3 +85,31 @@ def test_a_unit_that_is_only_links_is_not_quotable() -> None:
     text = ("- [Incident severity levels](incident-severity-levels.md)\n- [Runbook](r.md), [Retro](t.md).\n"
             "- See [Incident severity levels](x.md) for the roles.")
     assert split_units(text) == ["See [Incident severity levels](x.md) for the roles."]
+
+
+def test_experts_why_calls_quoted_only_the_sources_whose_quoted_lines_they_wrote(
+        engine: QueryEngine, gold: list[dict]) -> None:
+    checked = 0
+    for q in [g for g in gold if g["kind"] != "unanswerable"]:
+        a = engine.ask(q["question"])
+        for e in a.experts:
+            quoted_part, _, other_part = e.why.partition("also wrote ")
+            mine = {c.doc_id for c in a.citations if e.name in c.authors}
+            for doc_id in e.evidence:
+                title = f"'{engine.document(doc_id).title}'"
+                if doc_id in mine:
+                    assert title not in other_part, (q["id"], e.name, e.why)
+                    checked += 1
+                elif title in e.why:
+                    assert e.why.startswith("wrote '") or title in other_part, (q["id"], e.name, e.why)
+                    checked += 1
+    assert checked > 50, "the sample questions exercise both kinds of source"
+
+
+def test_why_names_quoted_sources_first() -> None:
+    from rag.experts import _why
+
+    assert _why([("d1", "Deploy process"), ("d2", "ADR-005")], quoted={"d2"}) == \
+        "wrote the quoted lines in 'ADR-005'; also wrote 'Deploy process'"
+    assert _why([(f"d{i}", t) for i, t in enumerate("ABCDE")], quoted=set()) == "wrote 'A'; 'B'; 'C' and 2 more"
+    assert _why([("d1", "A")], quoted={"d1"}) == "wrote the quoted lines in 'A'"
