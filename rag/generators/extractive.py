@@ -20,7 +20,7 @@ class ExtractiveGenerator:
         self._idf = idf
 
     def select(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> list[Quote]:
-        """The quotes worth showing, in reading order (by source rank, then position)."""
+        """The quotes worth showing, in reading order (documents by rank, each as written)."""
         quotes = sorted(candidate_quotes(question, hits, self._idf), key=lambda q: -q.score)
         terms = set(query_terms(question))
         chosen: list[Quote] = []
@@ -42,8 +42,11 @@ class ExtractiveGenerator:
             chosen.append(q)
             seen_words.append(ws)
             per_chunk[cid] = per_chunk.get(cid, 0) + 1
-        rank = {h.chunk.chunk_id: i for i, h in enumerate(hits)}
-        return sorted(chosen, key=lambda q: (rank[q.hit.chunk.chunk_id], q.position))
+        # Reading order: documents by their best rank; within a document, as written (chunk, then position).
+        doc_rank: dict[str, int] = {}
+        for i, h in enumerate(hits):
+            doc_rank.setdefault(h.chunk.doc_id, i)
+        return sorted(chosen, key=lambda q: (doc_rank[q.hit.chunk.doc_id], q.hit.chunk.index, q.position))
 
     def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
         """Quotes joined into a short answer with [n] markers, n numbering documents in order of use."""

@@ -138,16 +138,16 @@ def test_engine_citations_follow_the_llm_markers(server: str, sample_settings: S
     """Through the real engine on the sample store: each [n] in the answer is citation n, and nothing else."""
     engine = QueryEngine(sample_settings.model_copy(update={"generator": "openai", "llm_base_url": server,
                                                             "llm_timeout_s": 10, "query_log": "off"}))
-    _LLM.reply = "Follow the rollback steps [2]. [42]"
+    _LLM.reply = "See the severity table [2]. [42]"
     try:
         with caplog.at_level(logging.WARNING, logger="rag.engine"):
-            answer = engine.ask("How do I roll back a bad deploy?")
+            answer = engine.ask("What are the incident severity levels?")
     finally:
         _LLM.reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
     offered = dict(re.findall(r"^\[(\d+)\] (.+)$", _LLM.prompts[0], flags=re.M))
     assert len(offered) >= 2, "the stand-in must have been offered two sources to cite only the second"
     assert not answer.abstained
-    assert answer.answer.endswith("Follow the rollback steps [1].")
+    assert answer.answer.endswith("See the severity table [1].")
     assert [(c.n, c.title) for c in answer.citations] == [(1, offered["2"])]
     assert "openai generator flagged: [42]" in caplog.text, "a dropped marker is visible to the operator"
 
