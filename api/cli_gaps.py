@@ -87,22 +87,26 @@ def gaps(
 @log_app.command("replay")
 def log_replay(
     file: Annotated[Path, typer.Argument(help="JSON lines: {asker, question, days_ago, helpful?, comment?}.")],
+    again: Annotated[bool, typer.Option("--again", help="Replay a file this log has already replayed "
+                                        "(its questions are then counted twice).")] = False,
     data_dir: DataDir = None,
     as_json: JsonOut = False,
 ) -> None:
-    """Ask every question of FILE with its asker and time, and record its feedback (appends to the log)."""
+    """Ask every question of FILE with its asker and time, and record its feedback (appends to the log;
+    the same file is replayed once unless --again)."""
     from rag.engine import QueryEngine
     from rag.replay import replay
 
     try:
         engine = QueryEngine(make_settings(data_dir))
         if as_json or not sys.stderr.isatty():
-            summary = replay(engine, file)
+            summary = replay(engine, file, again=again)
         else:
             with Progress(TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=err, transient=True) as bar:
                 task = bar.add_task("replay", total=None)
-                summary = replay(engine, file, progress=lambda i, n: bar.update(task, completed=i, total=n))
+                summary = replay(engine, file, again=again,
+                                 progress=lambda i, n: bar.update(task, completed=i, total=n))
     except WhoknowsError as exc:
         fail(exc)
         return

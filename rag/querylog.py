@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS feedback (
     at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS feedback_question ON feedback(question_id);
+CREATE TABLE IF NOT EXISTS replays (
+    content_sha256 TEXT NOT NULL,      -- of the replayed file's bytes
+    file TEXT NOT NULL,
+    questions INTEGER NOT NULL,
+    at REAL NOT NULL
+);
 """
 
 
@@ -114,6 +120,19 @@ class QueryLog:
                 [(qid, c.n, c.doc_id, c.title, c.kind, c.source, c.date, json.dumps(list(c.authors)))
                  for c in answer.citations])
         return qid
+
+    def replayed_at(self, content_sha256: str) -> datetime | None:
+        """When a file with these contents was last replayed into this log (None: never)."""
+        if not self.path.exists():
+            return None
+        with self._connect() as db:
+            row = db.execute("SELECT MAX(at) FROM replays WHERE content_sha256 = ?", (content_sha256,)).fetchone()
+        return _dt(row[0]) if row and row[0] is not None else None
+
+    def record_replay(self, content_sha256: str, *, file: str, questions: int) -> None:
+        """Remember that a file was replayed, so a second replay does not silently double the log."""
+        with self._connect() as db:
+            db.execute("INSERT INTO replays VALUES (?, ?, ?, ?)", (content_sha256, file, questions, _ts(now_utc())))
 
     def add_feedback(self, question_id: str, *, helpful: bool, comment: str | None = None,
                      at: datetime | None = None) -> Feedback:

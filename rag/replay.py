@@ -2,12 +2,14 @@
 
 One JSON object per line: ``{"asker": "Ben Carter", "question": "...", "days_ago": 12, "helpful": false,
 "comment": "..."}`` (``asker``, ``days_ago``, ``helpful`` and ``comment`` optional). Each question is
-answered by the real engine now and logged as asked ``days_ago`` days before; replaying appends, so
-replay a file once per log. The sample organisation's ``data/asked.jsonl`` builds a real gap report.
+answered by the real engine now and logged as asked ``days_ago`` days before. The log remembers each
+replayed file's contents: replaying the same file again is refused (it would count every question twice)
+unless ``again`` is set. The sample organisation's ``data/asked.jsonl`` builds a real gap report.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -54,13 +56,17 @@ def load_asked(path: Path) -> list[AskedLine]:
     return out
 
 
-def replay(engine: QueryEngine, path: Path, *, now: datetime | None = None,
+def replay(engine: QueryEngine, path: Path, *, now: datetime | None = None, again: bool = False,
            progress: Callable[[int, int], None] | None = None) -> ReplaySummary:
     """Ask every question of ``path`` through ``engine`` and log it (with feedback) at its own time."""
     log = engine.query_log
     if log is None:
         raise ConfigError("the query log is off (WHOKNOWS_QUERY_LOG=off) - unset it to replay questions")
     items = load_asked(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if not again and (when := log.replayed_at(digest)) is not None:
+        raise BadInput(f"{path} was already replayed into {log.path} on {when:%Y-%m-%d %H:%M} UTC - replaying it "
+                       "again would count every question twice (pass --again to do it anyway)", field="file")
     now = now or now_utc()
     abstained = feedback = 0
     for i, item in enumerate(items):
@@ -74,5 +80,6 @@ def replay(engine: QueryEngine, path: Path, *, now: datetime | None = None,
             log.add_feedback(answer.question_id, helpful=item.helpful, comment=item.comment,
                              at=at + timedelta(minutes=5))
             feedback += 1
+    log.record_replay(digest, file=str(path), questions=len(items))
     return ReplaySummary(file=str(path), asked=len(items), abstained=abstained, feedback=feedback,
                          askers=len({i.asker for i in items if i.asker}))

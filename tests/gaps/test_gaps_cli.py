@@ -31,6 +31,9 @@ def test_replay_feedback_gaps_and_purge_from_the_command_line(gap_settings: Sett
     code, output = _run(gap_settings, "log", "replay", str(asked), "--json")
     assert code == 0, output
     assert json.loads(output[output.index("{"):])["asked"] == 3
+    code, output = _run(gap_settings, "log", "replay", str(asked), "--json")
+    assert code == 1 and "already replayed" in output and "--again" in output, "a second replay would double it"
+    assert len(QueryLog(gap_settings.query_log_file).questions()) == 3
 
     code, output = _run(gap_settings, "ask", "How do I rotate the Twilio token?", "--asker", "Sam", "--json")
     assert code == 0, output
@@ -60,3 +63,13 @@ def test_cli_errors_are_one_line_and_exit_1(gap_settings: Settings) -> None:
     code, output = _run(off, "log", "purge", "--older-than", "1")
     assert code == 1 and "WHOKNOWS_QUERY_LOG=off" in output
     assert not gap_settings.query_log_file.exists()
+
+
+def test_replay_again_appends_on_purpose(gap_settings: Settings, tmp_path: Path) -> None:
+    asked = tmp_path / "asked.jsonl"
+    asked.write_text(json.dumps({"asker": "Nora", "question": "How many weeks of paid parental leave do we get?"}))
+    assert _run(gap_settings, "log", "replay", str(asked))[0] == 0
+    assert _run(gap_settings, "log", "replay", str(asked), "--again")[0] == 0
+    assert len(QueryLog(gap_settings.query_log_file).questions()) == 2
+    asked.write_text(json.dumps({"asker": "Nora", "question": "Is paternity leave paid at full salary?"}))
+    assert _run(gap_settings, "log", "replay", str(asked))[0] == 0, "new contents are a new replay"
