@@ -191,7 +191,8 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
         elif ext == ".pdf":
             from unstructured.partition.pdf import partition_pdf
 
-            elements = partition_pdf(filename=str(file), strategy="fast")
+            # languages: what unstructured assumes anyway (it only warns "No languages specified" on each PDF).
+            elements = partition_pdf(filename=str(file), strategy="fast", languages=["eng"])
             fmt = "pdf"
         else:
             from unstructured.partition.text import partition_text

@@ -50,7 +50,9 @@ class MiniLMEmbedder:
             with self._lock:
                 if self._loaded is None:
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
 
+                    hf_logging.disable_progress_bar()  # no "Loading weights" bar on every CLI call
                     model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
                     self.max_tokens = int(model.max_seq_length or 256)
                     self._loaded = model
@@ -71,4 +73,6 @@ class MiniLMEmbedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` under the model's own tokenizer."""
-        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        # verbose=False: counting a long section before it is split is expected, not the "sequence length is
+        # longer than the maximum ... indexing errors" situation transformers warns about on every ingest.
+        return len(self._model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
