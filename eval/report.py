@@ -48,42 +48,40 @@ def write_report(report: EvalReport, out: Path) -> list[Path]:
 
 
 def _charts(report: EvalReport, out: Path) -> list[Path]:
+    names = FAMILIES["retrieval"]
+    systems = {"whoknows": report.metrics["retrieval"], **{k: v["retrieval"] for k, v in report.baselines.items()}}
+    picks = [("retrieval", "mrr"), ("citations", "citation_precision"), ("answers", "evidence_hit"),
+             ("experts", "expert_p@1"), ("abstention", "crag_score")]
+    by_kind = {k: [report.by_kind[k].get(f, {}).get(n) or 0 for f, n in picks] for k in report.by_kind}
+    return [
+        _grouped_bars(out / "retrieval_by_system.png", "Retrieval by system", names,
+                      {sys_name: [vals.get(n) or 0 for n in names] for sys_name, vals in systems.items()},
+                      size=(8, 4), ylim=(0, 1)),
+        _grouped_bars(out / "metrics_by_kind.png", "Metrics by question kind", [n for _, n in picks], by_kind,
+                      size=(9, 4), ylim=(-1, 1)),  # CRAG runs from -1 to 1
+    ]
+
+
+def _grouped_bars(path: Path, title: str, labels: list[str], series: dict[str, list[float]], *,
+                  size: tuple[float, float], ylim: tuple[float, float]) -> Path:
+    """One PNG of grouped bars: a group per label, a bar per series."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    written = []
-    names = FAMILIES["retrieval"]
-    systems = {"whoknows": report.metrics["retrieval"], **{k: v["retrieval"] for k, v in report.baselines.items()}}
-    fig, ax = plt.subplots(figsize=(8, 4))
-    width = 0.8 / len(systems)
-    for i, (sys_name, vals) in enumerate(systems.items()):
-        ax.bar(np.arange(len(names)) + i * width, [vals.get(n) or 0 for n in names], width, label=sys_name)
-    ax.set_xticks(np.arange(len(names)) + width * (len(systems) - 1) / 2, names)
-    ax.set_ylim(0, 1)
-    ax.set_title("Retrieval by system")
+    fig, ax = plt.subplots(figsize=size)
+    width = 0.8 / max(len(series), 1)
+    for i, (name, heights) in enumerate(series.items()):
+        ax.bar(np.arange(len(labels)) + i * width, heights, width, label=name)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(series) - 1) / 2, labels)
+    ax.set_ylim(*ylim)
+    if ylim[0] < 0:
+        ax.axhline(0, color="black", linewidth=0.5)
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out / "retrieval_by_system.png", dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-    written.append(out / "retrieval_by_system.png")
-    picks = [("retrieval", "mrr"), ("citations", "citation_precision"), ("answers", "evidence_hit"),
-             ("experts", "expert_p@1"), ("abstention", "crag_score")]
-    kinds = list(report.by_kind)
-    fig, ax = plt.subplots(figsize=(9, 4))
-    width = 0.8 / max(len(kinds), 1)
-    for i, k in enumerate(kinds):
-        heights = [report.by_kind[k].get(f, {}).get(n) or 0 for f, n in picks]
-        ax.bar(np.arange(len(picks)) + i * width, heights, width, label=k)
-    ax.set_xticks(np.arange(len(picks)) + width * (len(kinds) - 1) / 2, [n for _, n in picks])
-    ax.set_ylim(-1, 1)
-    ax.axhline(0, color="black", linewidth=0.5)
-    ax.set_title("Metrics by question kind")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "metrics_by_kind.png", dpi=110)
-    plt.close(fig)
-    written.append(out / "metrics_by_kind.png")
-    return written
+    return path
