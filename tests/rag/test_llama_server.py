@@ -62,14 +62,18 @@ def markers_match_citations(answer: Answer) -> None:
     assert sorted(cited) == list(range(1, len(cited) + 1)), "citations are numbered 1..n"
 
 
+def ask_with(settings: Settings, caplog: pytest.LogCaptureFixture, **update: object) -> tuple[Answer, str]:
+    """Ask QUESTION through a real engine on ``settings`` changed by ``update``; the answer and the warnings."""
+    engine = QueryEngine(settings.model_copy(update={**update, "query_log": "off"}))
+    with caplog.at_level(logging.WARNING, logger="rag.engine"):
+        return engine.ask(QUESTION), caplog.text
+
+
 def test_the_openai_generator_answers_through_a_real_llama_cpp_server(
         llama_server: LlamaServer, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    engine = QueryEngine(sample_settings.model_copy(update={
-        "generator": "openai", "llm_base_url": llama_server.url, "llm_model": "gemma", "llm_timeout_s": 120,
-        "query_log": "off"}))
-    with caplog.at_level(logging.WARNING, logger="rag.engine"):
-        answer = engine.ask(QUESTION)
-    assert "llm-error" not in caplog.text, f"the server must answer, not fail: {caplog.text}"
+    answer, warnings = ask_with(sample_settings, caplog, generator="openai", llm_base_url=llama_server.url,
+                                llm_model="gemma", llm_timeout_s=120)
+    assert "llm-error" not in warnings, f"the server must answer, not fail: {warnings}"
     assert re.search(r'"POST /v1/completions HTTP/1\.1" 200', llama_server.log.read_text()), \
         "the completion went through the real server"
     assert not answer.abstained
@@ -78,22 +82,16 @@ def test_the_openai_generator_answers_through_a_real_llama_cpp_server(
 
 def test_a_timeout_against_the_real_server_falls_back_to_the_extractive_answer(
         llama_server: LlamaServer, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    engine = QueryEngine(sample_settings.model_copy(update={
-        "generator": "openai", "llm_base_url": llama_server.url, "llm_model": "gemma", "llm_timeout_s": 0.001,
-        "query_log": "off"}))
-    with caplog.at_level(logging.WARNING, logger="rag.engine"):
-        answer = engine.ask(QUESTION)
-    assert "openai generator flagged: llm-error: APITimeoutError" in caplog.text, caplog.text
+    answer, warnings = ask_with(sample_settings, caplog, generator="openai", llm_base_url=llama_server.url,
+                                llm_model="gemma", llm_timeout_s=0.001)
+    assert "openai generator flagged: llm-error: APITimeoutError" in warnings, warnings
     assert not answer.abstained and answer.citations, "the extractive fallback still answers, cited"
     markers_match_citations(answer)
 
 
 def test_the_in_process_llamacpp_generator_runs_the_same_model(
         gguf: Path, sample_settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    engine = QueryEngine(sample_settings.model_copy(update={
-        "generator": "llamacpp", "llm_model_path": gguf, "query_log": "off"}))
-    with caplog.at_level(logging.WARNING, logger="rag.engine"):
-        answer = engine.ask(QUESTION)
-    assert "llm-error" not in caplog.text
+    answer, warnings = ask_with(sample_settings, caplog, generator="llamacpp", llm_model_path=gguf)
+    assert "llm-error" not in warnings, warnings
     assert not answer.abstained
     markers_match_citations(answer)

@@ -25,8 +25,11 @@ from rag.types import Chunk, Hit
 pytest.importorskip("llama_index.llms.openai_like")
 
 
+DEFAULT_REPLY = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+
+
 class _LLM(BaseHTTPRequestHandler):
-    reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+    reply = DEFAULT_REPLY
     delay = 0.0
     prompts: list[str] = []
 
@@ -53,12 +56,17 @@ class _LLM(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def server() -> Iterator[str]:
-    _LLM.prompts, _LLM.delay = [], 0.0
+    _LLM.prompts, _LLM.delay, _LLM.reply = [], 0.0, DEFAULT_REPLY  # each test starts from the defaults
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _LLM)
     t = threading.Thread(target=httpd.serve_forever, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
+
+
+def _generator(server: str, llm_timeout_s: float = 10) -> OpenAICompatGenerator:
+    return OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server, llm_timeout_s=llm_timeout_s),
+                                 selector=ExtractiveGenerator(lambda t: 1.0))
 
 
 def _hits() -> list[Hit]:
@@ -69,8 +77,7 @@ def _hits() -> list[Hit]:
 
 
 def test_llm_answer_keeps_valid_markers_and_drops_dangling_ones(server: str) -> None:
-    gen = OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server, llm_timeout_s=10),
-                                selector=ExtractiveGenerator(lambda t: 1.0))
+    gen = _generator(server)
     draft = gen.generate("When is the deploy freeze?", _hits())
     assert "[1]" in draft.text and "[7]" not in draft.text
     assert draft.flagged == ["[7]"]
@@ -82,8 +89,7 @@ def test_llm_answer_keeps_valid_markers_and_drops_dangling_ones(server: str) -> 
 def test_llm_timeout_falls_back_to_the_extractive_answer(server: str) -> None:
     # The server would answer after 30 s; getting the fallback at all proves the 0.5 s timeout fired.
     _LLM.delay = 30.0
-    gen = OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server, llm_timeout_s=0.5),
-                                selector=ExtractiveGenerator(lambda t: 1.0))
+    gen = _generator(server, llm_timeout_s=0.5)
     draft = gen.generate("When is the deploy freeze?", _hits())
     assert draft.flagged and draft.flagged[0].startswith("llm-error"), draft.flagged
     assert "[1]" in draft.text and "Fridays" in draft.text  # extractive fallback, still cited
@@ -91,12 +97,8 @@ def test_llm_timeout_falls_back_to_the_extractive_answer(server: str) -> None:
 
 def test_not_covered_reply_yields_an_empty_draft(server: str) -> None:
     _LLM.reply = "NOT COVERED"
-    try:
-        gen = OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server),
-                                    selector=ExtractiveGenerator(lambda t: 1.0))
-        assert gen.generate("Who won the office chess cup?", _hits()).text == ""
-    finally:
-        _LLM.reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+    gen = _generator(server)
+    assert gen.generate("Who won the office chess cup?", _hits()).text == ""
 
 
 def _two_docs() -> list[Hit]:
@@ -108,13 +110,9 @@ def _two_docs() -> list[Hit]:
 
 
 def test_only_the_sources_the_llm_cites_are_kept_and_renumbered(server: str) -> None:
-    gen = OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server, llm_timeout_s=10),
-                                selector=ExtractiveGenerator(lambda t: 1.0))
+    gen = _generator(server)
     _LLM.reply = "Use helm rollback with the previous revision [2]."
-    try:
-        draft = gen.generate("How do I roll back a deploy during the freeze?", _two_docs())
-    finally:
-        _LLM.reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+    draft = gen.generate("How do I roll back a deploy during the freeze?", _two_docs())
     prompt = _LLM.prompts[0]
     assert "[1] Deploy freeze" in prompt and "[2] Rollback runbook" in prompt, "both sources were offered"
     assert draft.text == "Use helm rollback with the previous revision [1]."
@@ -122,13 +120,9 @@ def test_only_the_sources_the_llm_cites_are_kept_and_renumbered(server: str) -> 
 
 
 def test_an_llm_answer_citing_nothing_is_replaced_by_the_extractive_one(server: str) -> None:
-    gen = OpenAICompatGenerator(Settings(generator="openai", llm_base_url=server, llm_timeout_s=10),
-                                selector=ExtractiveGenerator(lambda t: 1.0))
+    gen = _generator(server)
     _LLM.reply = "Deploys freeze on Fridays, as everybody knows [9]."
-    try:
-        draft = gen.generate("When is the deploy freeze?", _hits())
-    finally:
-        _LLM.reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+    draft = gen.generate("When is the deploy freeze?", _hits())
     assert draft.flagged == ["[9]", "llm-uncited"]
     assert "as everybody knows" not in draft.text and "[1]" in draft.text and draft.quotes
 
@@ -139,11 +133,8 @@ def test_engine_citations_follow_the_llm_markers(server: str, sample_settings: S
     engine = QueryEngine(sample_settings.model_copy(update={"generator": "openai", "llm_base_url": server,
                                                             "llm_timeout_s": 10, "query_log": "off"}))
     _LLM.reply = "See the severity table [2]. [42]"
-    try:
-        with caplog.at_level(logging.WARNING, logger="rag.engine"):
-            answer = engine.ask("What are the incident severity levels?")
-    finally:
-        _LLM.reply = "Deploys freeze on Fridays after 14:00 UTC [1]. Jonas knew the batch [7]."
+    with caplog.at_level(logging.WARNING, logger="rag.engine"):
+        answer = engine.ask("What are the incident severity levels?")
     offered = dict(re.findall(r"^\[(\d+)\] (.+)$", _LLM.prompts[0], flags=re.M))
     assert len(offered) >= 2, "the stand-in must have been offered two sources to cite only the second"
     assert not answer.abstained
