@@ -24,7 +24,7 @@ from rag.access import Memberships
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.embeddings.base import Embedder
-from rag.errors import BadInput, ParseError, WhoknowsError
+from rag.errors import BadInput, ConfigError, ParseError, WhoknowsError
 from rag.people import PeopleDirectory
 from rag.stores import open_store
 from rag.stores.chroma import ChromaStore
@@ -236,7 +236,12 @@ class _Run:
         for unit in units:
             if unit.kind == "slack" and unit.root_path is not None:
                 found = found.merge(slack_memberships(unit.root_path, self.people))
-        found.save(self.settings.memberships_path)
+        path = self.settings.memberships_path
+        try:
+            known = Memberships.load(path)
+        except ConfigError:
+            known = Memberships()  # derived data: a damaged file is rewritten from the sources
+        known.with_root(str(self.root), found).save(path)
 
     def _dedupe(self, loaded: dict[str, list[Document]], kept: dict[str, list[DocRecord]]
                 ) -> dict[str, tuple[str, Document | DocRecord]]:

@@ -47,6 +47,9 @@ class Memberships(BaseModel):
     """
 
     groups: dict[str, list[str]] = Field(default_factory=dict)
+    # What each ingested corpus root contributed; ``groups`` is their union. Kept per root so ingesting
+    # a second corpus into the same data dir does not forget the first one's channel members.
+    by_root: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Memberships:
@@ -63,9 +66,23 @@ class Memberships(BaseModel):
         """Write atomically (a server may be reading it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"groups": {g: sorted(set(m)) for g, m in sorted(self.groups.items())}},
-                                  indent=1), encoding="utf-8")
+        body: dict[str, object] = {"groups": _sorted_groups(self.groups)}
+        if self.by_root:
+            body["by_root"] = {r: _sorted_groups(g) for r, g in sorted(self.by_root.items())}
+        tmp.write_text(json.dumps(body, indent=1), encoding="utf-8")
         tmp.replace(path)
+
+    def with_root(self, root: str, found: Memberships) -> Memberships:
+        """These memberships with corpus ``root``'s replaced by ``found`` (what its latest ingest read).
+
+        A member removed from a channel in that corpus loses the group; other roots' groups stay. A file
+        written before roots were recorded has no ``by_root``: its groups are replaced, as they were then.
+        """
+        by_root = {**self.by_root, root: found.groups}
+        merged = Memberships()
+        for groups in by_root.values():
+            merged = merged.merge(Memberships(groups=groups))
+        return Memberships(groups=merged.groups, by_root=by_root)
 
     def merge(self, other: Memberships) -> Memberships:
         """Both sets of memberships together."""
@@ -89,3 +106,8 @@ def person_groups(*, name: str, email: str | None, groups: Iterable[str], people
     out = set(groups) | {email_group(e) for e in emails}
     out |= memberships.groups_of({name, canonical, *emails})
     return tuple(sorted(out))
+
+
+def _sorted_groups(groups: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Stable file order; a group nobody belongs to any more is left out."""
+    return {g: sorted(set(m)) for g, m in sorted(groups.items()) if m}

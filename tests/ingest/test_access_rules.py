@@ -112,6 +112,26 @@ def test_every_source_gets_its_groups(corpus: Path, settings: Settings) -> None:
     assert members.groups == {"slack:vault": ["Ann Lee", "ann@x.org"]}
 
 
+def test_two_corpora_keep_their_own_channel_members_and_a_removal_takes_effect(tmp_path: Path,
+                                                                              settings: Settings) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    _slack_export(first)
+    _slack_export(second)
+    write_json(second, "slack/groups.json", [{"id": "G2", "name": "payroll", "members": ["U2"], "is_private": True}])
+    write_json(second, "slack/payroll/2024-01-02.json", [{"user": "U2", "text": "Payroll runs on the 25th.",
+                                                          "ts": "1704189600.000300"}])
+    ingest(first, settings)
+    ingest(second, settings)
+    assert Memberships.load(settings.memberships_path).groups == {
+        "slack:payroll": ["Bob Stone", "bob@x.org"], "slack:vault": ["Ann Lee", "ann@x.org"]}, \
+        "ingesting a second corpus keeps the first one's private-channel members"
+
+    write_json(first, "slack/groups.json", [{"id": "G1", "name": "vault", "members": [], "is_private": True}])
+    ingest(first, settings)
+    assert Memberships.load(settings.memberships_path).groups == {"slack:payroll": ["Bob Stone", "bob@x.org"]}, \
+        "someone removed from a channel loses its group at the next ingest"
+
+
 def test_default_access_setting_marks_unruled_documents(corpus: Path, tmp_path: Path) -> None:
     settings = Settings(embedder="hashing", data_dir=tmp_path / "data", default_access="staff")
     write(corpus, "wiki/a.md", "# A\n\nStaff only by default.\n")
