@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -37,7 +37,7 @@ def make_settings(data_dir: Path | None) -> Settings:
     return settings
 
 
-def fail(exc: Exception) -> None:
+def fail(exc: Exception) -> NoReturn:
     """Print a whoknows error as one clear line and exit 1 (no traceback for expected errors)."""
     # soft_wrap: one line whatever the terminal width, so scripts and logs get the whole message intact.
     err.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
@@ -70,7 +70,6 @@ def ingest(
                 summary = run_ingest(path, settings, progress=progress)
     except WhoknowsError as exc:
         fail(exc)
-        return
     if as_json:
         print(summary.model_dump_json(indent=2))
     else:
@@ -120,7 +119,6 @@ def ask(
         answer = QueryEngine(settings).ask(question, k=k, filters=filters, asker=asker)
     except WhoknowsError as exc:
         fail(exc)
-        return
     if as_json:
         print(AnswerOut.from_domain(answer).model_dump_json(indent=2))
         return
@@ -180,7 +178,6 @@ def serve(
         application = create_app(settings)
     except WhoknowsError as exc:
         fail(exc)
-        return
     mode = "on" if settings.auth_enabled else "off (everything public)"
     err.print(f"whoknows on http://{host}:{port}/ - auth {mode}")
     configure_logging()
@@ -204,7 +201,6 @@ def evaluate(
         report = run_eval(corpus, qa, settings, fresh=fresh)
     except WhoknowsError as exc:
         fail(exc)
-        return
     if out_dir is not None:
         write_report(report, out_dir)
     if as_json:
@@ -245,7 +241,6 @@ def bench(
                      ingest_pages=ingest_pages)
     except WhoknowsError as exc:
         fail(exc)
-        return
     print(json.dumps(result, indent=2))
 
 
@@ -270,7 +265,6 @@ def users_add(
         key = add_user(settings.users_path, name=name, groups=group or [], email=email)
     except WhoknowsError as exc:
         fail(exc)
-        return
     err.print(f"added a key for {name} to {settings.users_path}; it is shown only now:")
     print(key)
 
@@ -288,7 +282,6 @@ def users_list(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
         auth = Authenticator(settings) if users.users else None
     except WhoknowsError as exc:
         fail(exc)
-        return
     rows = [{"name": u.name, "groups": list(auth.groups_of(u.name)) if auth else [], "keys": [k.id for k in u.keys]}
             for u in users.users]
     if as_json:

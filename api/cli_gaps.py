@@ -45,7 +45,6 @@ def feedback(
         fb = _open_log(data_dir).add_feedback(question_id, helpful=helpful, comment=comment)
     except WhoknowsError as exc:
         fail(exc)
-        return
     if as_json:
         from api.schemas import FeedbackOut
 
@@ -73,7 +72,6 @@ def gaps(
         report = build_report(QueryEngine(make_settings(data_dir)), since_days=since, stale_days=stale_days)
     except WhoknowsError as exc:
         fail(exc)
-        return
     command = "whoknows " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["gaps"] else None
     if out_dir is not None:
         files = write_report(report, out_dir, command=command)
@@ -109,7 +107,6 @@ def log_replay(
                                  progress=lambda i, n: bar.update(task, completed=i, total=n))
     except WhoknowsError as exc:
         fail(exc)
-        return
     if as_json:
         print(summary.model_dump_json(indent=2))
     else:
@@ -129,7 +126,6 @@ def log_purge(
         result = _open_log(data_dir).purge(older_than_days=older_than)
     except WhoknowsError as exc:
         fail(exc)
-        return
     if as_json:
         print(result.model_dump_json(indent=2))
     else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -13,7 +13,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from api.server import server_config
-from eval.procs import free_port
 
 # The server side only: the test client (httpx) logs its own URLs, query strings included.
 SERVER_LOGGERS = ("whoknows", "uvicorn", "uvicorn.error", "uvicorn.access", "fastapi", "starlette")
@@ -21,20 +20,24 @@ SERVER_LOGGERS = ("whoknows", "uvicorn", "uvicorn.error", "uvicorn.access", "fas
 
 @contextmanager
 def running(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 in a thread; yields its base URL."""
-    port = free_port()
+    """Serve ``app`` on 127.0.0.1 in a thread; yields its base URL.
+
+    The listening socket is bound here, before uvicorn starts: a request made at once waits in the
+    socket's backlog until the server accepts it, so nothing has to poll for start-up.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    port = int(sock.getsockname()[1])
     server = uvicorn.Server(server_config(app, host="127.0.0.1", port=port))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        sock.close()
 
 
 class LogCapture:
