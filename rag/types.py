@@ -31,12 +31,26 @@ class Person(Frozen):
     active: bool | None = None
 
 
+Role = Literal["question", "answer", "ack", "bot", "other"]
+
+
 class Message(Frozen):
-    """One message of a thread, credited to the person who wrote it."""
+    """One message of a thread, credited to the person who wrote it, with its place in the reply structure.
+
+    ``id`` and ``reply_to`` come from the source where it has them (Slack ``ts``/``thread_ts``, e-mail
+    ``Message-ID``/``In-Reply-To``, thread JSON ``id``/``reply_to``); otherwise ``rag.threads`` fills them
+    (``m<N>`` positions; nick addressing, else the previous speaker). ``role`` and ``to`` are set by
+    ``rag.threads.annotate``: see its docstring for the rules.
+    """
 
     author: str
     text: str
     ts: str | None = None
+    id: str | None = None
+    reply_to: str | None = Field(default=None, description="Id of the message this one replies to.")
+    to: str | None = Field(default=None, description="Author of the message this one replies to.")
+    role: Role | None = Field(default=None, description="question, answer (to the asker), ack (asker confirms), "
+                              "bot, or other.")
 
 
 class Document(Frozen):
@@ -63,7 +77,7 @@ class Document(Frozen):
         """Hash of everything that changes what is stored for this document."""
         parts = [self.title, self.kind, self.text, "|".join(self.authors), self.date or "", self.url or "",
                  self.channel or "", "|".join(self.access), "|".join(self.tags), "|".join(self.line_authors)]
-        parts += [f"{m.author}\x01{m.ts}\x01{m.text}" for m in self.messages]
+        parts += [f"{m.author}\x01{m.ts}\x01{m.text}\x01{m.id}\x01{m.reply_to}\x01{m.role}" for m in self.messages]
         return stable_hash(*parts, length=24)
 
 
