@@ -45,3 +45,19 @@ class VectorStore(Protocol):
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those ``ids`` that exist (ingest reuses them for unchanged passages)."""
         ...
+
+
+class LexicalIndex(Protocol):
+    """The keyword side of hybrid retrieval: in-memory BM25 (``rag.bm25``) or BM25 inside the database."""
+
+    def search(self, query: str, *, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
+        """Top ``k`` chunks by BM25 among those passing ``filters``; zero-score chunks are left out."""
+        ...
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency of a stemmed term (evidence coverage and expert ranking weigh by it)."""
+        ...
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every stored chunk (reports; not on the query path)."""
+        ...

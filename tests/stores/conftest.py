@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
+from tests.stores.pgserver import PostgresServer
 from tests.stores.server import ChromaServer
 
-BACKENDS = ["chroma-embedded", pytest.param("chroma-http", marks=pytest.mark.integration)]
+BACKENDS = ["chroma-embedded", pytest.param("chroma-http", marks=pytest.mark.integration),
+            pytest.param("postgres", marks=pytest.mark.integration)]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -19,6 +21,9 @@ def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Callable
     data_dir = tmp_path / "data"
     if request.param == "chroma-embedded":
         base = Settings(store="chroma-embedded", data_dir=data_dir)
+    elif request.param == "postgres":
+        pg: PostgresServer = request.getfixturevalue("postgres_server")
+        base = pg.settings(data_dir)
     else:
         server: ChromaServer = request.getfixturevalue("chroma_server")
         base = server.settings(data_dir)

