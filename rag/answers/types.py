@@ -1,0 +1,203 @@
+"""Expected answer types (TREC-QA style): what a question asks for, and whether a quote contains it.
+
+Rules for the question (:func:`expected_type`). Each rule is a pattern over the question; the one that
+starts earliest wins ("How do I find which version ..." asks for steps), ties go to the order below.
+
+========== ====================================================================== ==========================
+type       question form                                                          a quote must contain
+========== ====================================================================== ==========================
+version    which/what (...) version/release                                        ``v2``, ``1.29``, ``version 18``
+duration   how long / how often / how many days... / what (...) retention,        a number with a time unit
+           timeout, TTL, interval, period, SLA, cadence                           (``30 days``), ``daily``,
+                                                                                  ``every Monday``, ``an hour``
+number     how many / how much / how big... / what (...) limit, threshold,        a number (digits or a number
+           number, size, cost, rate, quota                                        word), with its unit if any
+date       when is/was/did/will/does / what date, day, year, time                 a date, year, weekday, clock
+                                                                                  time, ``Q3``, ``end of month``
+place      where                                                                  a URL, path, ``#channel``, a
+                                                                                  repo/dashboard/bucket word or
+                                                                                  "in/at/on" + a proper name
+person     who is/was/owns/approves... / which person, team, engineer             a full name, ``@handle`` or a
+                                                                                  role (owner, lead, on-call)
+steps      how do/can/should I (we, you) / how to / what are the steps,           a list item or an
+           procedure, process                                                     imperative or sequence
+                                                                                  (``first``, ``then``,
+                                                                                  a command in backticks)
+list       what are/were the ...s / which ...s are / list / name the /            a list item, a table row
+           what kinds, types of                                                   or "A, B and C"
+polarity   yes-no: the question starts with is/are/can/do/does/should/...         a modal or a negation
+                                                                                  (must, may, not, never,
+                                                                                  only, allowed, required)
+========== ====================================================================== ==========================
+
+"How does X work?", "why ...", "what is X?" and "when do I ..." (a condition, not a date) expect no
+particular type: :func:`expected_type` returns ``None`` and every quote passes.
+
+A quote is tested near the question's focus terms (:func:`type_match`): the type must be found within
+:data:`WINDOW` words of a focus term in the quote (score 1.0); found with the focus only in the quote's
+context - its page title, section or the sentence before it - (0.6); found with no focus anywhere (0.2);
+not found (0.0). Lists and steps are judged by the unit's structure (a list item, a table row), so an
+item that does not repeat the question's words still passes when its context carries the focus.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from rag.text import stem, words
+
+WINDOW = 12
+
+
+class AnswerType(StrEnum):
+    """What an answer must contain."""
+
+    NUMBER = "number"
+    DURATION = "duration"
+    VERSION = "version"
+    DATE = "date"
+    PLACE = "place"
+    PERSON = "person"
+    POLARITY = "polarity"
+    LIST = "list"
+    STEPS = "steps"
+
+
+_I = re.IGNORECASE
+_FILL = r"(?:[\w'-]+\s+){0,4}?"
+_TIME_UNIT = (r"(?:ms|milliseconds?|s|secs?|seconds?|mins?|minutes?|h|hrs?|hours?|days?|working\s+days|"
+              r"business\s+days|weeks?|fortnights?|months?|quarters?|years?|sprints?)")
+_NUM_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+             r"forty|fifty|sixty|ninety|hundred|thousand|dozen|a|an|half\s+an?)")
+
+# Question rules, in tie-break order.
+QUESTION_RULES: list[tuple[AnswerType, re.Pattern[str]]] = [
+    (AnswerType.VERSION, re.compile(rf"\b(?:which|what)\s+{_FILL}(?:versions?|releases?)\b", _I)),
+    (AnswerType.DURATION, re.compile(
+        rf"\bhow\s+(?:long|often|soon|frequently)\b|\bhow\s+many\s+{_TIME_UNIT}\b|\bhow\s+much\s+time\b"
+        rf"|\b(?:what|which)\s+{_FILL}(?:retention|timeout|ttl|interval|frequency|period|duration|sla|rpo|"
+        rf"rto|cadence|expiry|lifetime|notice)\b", _I)),
+    (AnswerType.NUMBER, re.compile(
+        rf"\bhow\s+(?:many|much|big|large|high|low|fast|far|small)\b"
+        rf"|\b(?:what|which)\s+{_FILL}(?:number|percentage|percent|limit|threshold|quota|rate|size|cost|price|"
+        rf"budget|amount|count|capacity|maximum|minimum|max|min|ratio|score)\b", _I)),
+    (AnswerType.DATE, re.compile(
+        r"^\s*when\s+(?:is|was|did|will|were|are|does)\b|\bsince\s+when\b|\bby\s+when\b"
+        r"|\b(?:what|which)\s+(?:date|day|year|month|time|week|quarter)\b|\bwhat\s+time\b", _I)),
+    (AnswerType.PLACE, re.compile(r"\bwhere\b", _I)),
+    (AnswerType.PERSON, re.compile(
+        r"^\s*who\b|\bwho\s+(?:is|was|are|owns|runs|approves|decides|signs|leads)\b"
+        r"|\bwhich\s+(?:person|people|engineer|team|manager|lead|owner)\b", _I)),
+    (AnswerType.STEPS, re.compile(
+        r"^\s*how\s+(?:do|can|should|would|could|shall)\s+(?:i|we|you|one|a\s+new\s+\w+)\b|\bhow\s+to\b"
+        r"|\b(?:what|which)\s+(?:are\s+|is\s+)?(?:the\s+)?(?:steps|procedure|process|checklist|runbook)\b"
+        r"|\bsteps\s+(?:to|for)\b", _I)),
+    (AnswerType.LIST, re.compile(
+        rf"\b(?:what|which)\s+(?:are|were)\s+(?:the\s+|our\s+|its\s+|their\s+)?{_FILL}[\w-]+s\b"
+        r"|\b(?:what|which)\s+(?:kinds?|types?|sorts?)\s+of\b|^\s*(?:list|name)\s+(?:the|all)\b", _I)),
+    (AnswerType.POLARITY, re.compile(
+        r"^\s*(?:is|are|am|can|could|do|does|did|should|will|would|was|were|has|have|had|may|must)\b", _I)),
+]
+
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# Quote rules: what counts as an answer of each type inside a quote.
+QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
+    AnswerType.NUMBER: re.compile(
+        r"(?<![\w-])\d+(?:[.,]\d+)*\s?(?:%|[a-z]{1,6}\b)?|\b(?:one|two|three|four|five|six|seven|eight|"
+        r"nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|thousand|million|dozen|half)\b", _I),
+    AnswerType.DURATION: re.compile(
+        rf"(?<![\w-])(?:\d+(?:[.,]\d+)?|{_NUM_WORD})(?:\s?-\s?|\s?)(?:to\s+\d+\s?)?{_TIME_UNIT}\b"
+        r"|\b(?:daily|weekly|nightly|hourly|monthly|quarterly|annually|yearly|fortnightly)\b"
+        r"|\b(?:every|each|per|once\s+a)\s+(?:other\s+)?(?:day|week|month|quarter|year|hour|sprint|night|"
+        r"\w+day)\b|\b(?:indefinitely|forever|until)\b", _I),
+    AnswerType.VERSION: re.compile(
+        r"\bv\d+(?:\.\d+)*\b|(?<![\w.])\d+\.\d+(?:\.\d+)*(?![\w.])|\b(?:version|release)\s+v?\d+", _I),
+    AnswerType.DATE: re.compile(
+        rf"\b\d{{4}}-\d{{2}}(?:-\d{{2}})?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH}(?:\s+\d{{4}})?\b"
+        rf"|\b{_MONTH}\s+\d{{1,4}}\b|\b(?:19|20)\d{{2}}\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)days?\b"
+        r"|\b\d{1,2}:\d{2}\b|\b\d{1,2}\s?(?:am|pm)\b|\bq[1-4]\b|\b(?:end|start|beginning)\s+of\s+(?:the\s+|each\s+)?"
+        r"(?:month|quarter|year|sprint|week|day)\b|\b(?:today|tomorrow|yesterday|tonight|weekend|midnight|noon)\b",
+        _I),
+    AnswerType.PLACE: re.compile(
+        r"https?://\S+|\b\w+://\S+|(?<!\w)#[a-z][\w-]+|(?<![\w<])/?[\w.-]+/[\w./-]+|\b(?:repo|repository|folder|"
+        r"directory|dashboard|bucket|channel|wiki|page|drive|vault|console|portal|region|office|server|namespace|"
+        r"cluster|site|spreadsheet|sheet|confluence|notion|github|gitlab|grafana|jira|slack|1password|"
+        r"tab|menu|settings|account|project|file|inbox|mailbox|room|floor|building)s?\b"
+        r"|\b(?:in|at|on|from|under|via)\s+(?:the\s+)?[A-Z`][\w`-]+", _I),
+    AnswerType.PERSON: re.compile(
+        r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'-]+)+\b|(?<!\w)@[\w.-]+|\b(?:owners?|leads?|managers?|engineers?|"
+        r"on-?call|oncall|commanders?|teams?|admins?|administrators?|director|head\s+of|cto|ceo|vp|"
+        r"responsible|approvers?|reviewers?|maintainers?|champions?|squad)\b"),
+    AnswerType.POLARITY: re.compile(
+        r"\b(?:yes|no|not|never|always|only|must|cannot|can|may|allowed|permitted|forbidden|prohibited|"
+        r"required|requires?|mandatory|optional|should|need|needs|enabled|disabled|supported|unsupported|"
+        r"none|nobody|nothing)\b|n't\b", _I),
+    AnswerType.STEPS: re.compile(
+        r"^\s*(?:\d+[.)]\s*)?(?:run|open|go|click|add|create|set|check|merge|push|deploy|ask|raise|file|update|"
+        r"rotate|restart|install|log|sign|request|make|use|copy|paste|edit|change|select|enter|type|wait|"
+        r"confirm|post|page|notify|tag|apply|get|write|submit|approve|review|follow|call|email|message|ping|"
+        r"trigger|roll|revert|delete|remove|disable|enable|upload|download|start|stop|scale|drain|cordon|"
+        r"kubectl|terraform|git|generate|store|put|move|send|contact|visit|navigate|choose|fill|book|"
+        r"escalate|announce|verify|test|tick|press|connect|join|invite|grant|revoke|export|import|"
+        r"replace|reload|redeploy|re-run|rerun|upgrade|downgrade|backup|restore|snapshot)\s"
+        r"|\b(?:first|then|next|finally|afterwards|after\s+that|once|step\s+\d+)\b|`[^`]+`", _I),
+    AnswerType.LIST: re.compile(
+        r"[\w`'-]+(?:\s[\w`'-]+){0,3},\s[\w`'-]+(?:\s[\w`'-]+){0,3},?\s(?:and|or)\s[\w`'-]+"
+        r"|\(\s?(?:1|a|i)\s?\).*\(\s?(?:2|b|ii)\s?\)|:\s*\S+(?:\s\S+){0,4},\s\S+", _I),
+}
+
+_STRUCTURAL = {AnswerType.LIST, AnswerType.STEPS}
+
+
+def expected_type(question: str) -> AnswerType | None:
+    """The answer type the question's form asks for, or ``None`` (module docstring: the rules)."""
+    best: tuple[int, int, AnswerType] | None = None
+    for order, (kind, pattern) in enumerate(QUESTION_RULES):
+        m = pattern.search(question)
+        if m and (best is None or (m.start(), order) < best[:2]):
+            best = (m.start(), order, kind)
+    return best[2] if best else None
+
+
+def contains_type(kind: AnswerType, text: str, *, is_item: bool = False) -> bool:
+    """Does ``text`` contain an answer of type ``kind`` anywhere? A list item or table row is a list
+    answer (and a step answer) by its structure."""
+    if is_item and kind in _STRUCTURAL:
+        return True
+    return bool(QUOTE_RULES[kind].search(text))
+
+
+def type_match(kind: AnswerType | None, text: str, *, focus: list[str], context: str = "",
+               is_item: bool = False) -> float:
+    """How well ``text`` answers a question expecting ``kind``, near the question's ``focus`` terms.
+
+    1.0: the type within :data:`WINDOW` words of a focus term of the quote (for a list or steps, a
+    focus term in the quote or its context); 0.6: the type, with the focus only in ``context``;
+    0.2: the type, with no focus term anywhere; 0.0: no answer of that type. ``None`` (no expected
+    type) scores 1.0. ``focus`` holds stemmed terms (:func:`rag.answers.focus.focus_terms`).
+    """
+    if kind is None:
+        return 1.0
+    if not contains_type(kind, text, is_item=is_item):
+        return 0.0
+    tokens = [stem(w) for w in words(text)]
+    wanted = set(focus)
+    in_text = [i for i, t in enumerate(tokens) if t in wanted]
+    in_context = bool(wanted & {stem(w) for w in words(context)})
+    if kind in _STRUCTURAL:
+        return 1.0 if in_text or in_context else 0.2
+    if in_text and _near(kind, text, in_text):
+        return 1.0
+    if in_text or in_context:
+        return 0.6
+    return 0.2
+
+
+def _near(kind: AnswerType, text: str, focus_positions: list[int]) -> bool:
+    """Is some match of ``kind`` in ``text`` within WINDOW words of a focus position?"""
+    for m in QUOTE_RULES[kind].finditer(text):
+        at = len(words(text[: m.start()]))
+        if any(abs(at - p) <= WINDOW for p in focus_positions):
+            return True
+    return False

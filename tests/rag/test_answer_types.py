@@ -1,0 +1,96 @@
+"""Answer types: the question form gives the type; quotes with and without it (rag.answers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answers.focus import focus_coverage, focus_terms, named_things
+from rag.answers.parts import question_parts
+from rag.answers.types import AnswerType, contains_type, expected_type, type_match
+
+T = AnswerType
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("How many read replicas does tracking-db have?", T.NUMBER),
+    ("What is the rate limit for write endpoints?", T.NUMBER),
+    ("How long do we keep GPS pings in Snowflake?", T.DURATION),
+    ("How many days of annual leave do engineers get?", T.DURATION),
+    ("What is the retention period for application logs?", T.DURATION),
+    ("Which version of Postgres does tracking-db run?", T.VERSION),
+    ("When was the Manager cluster destroyed?", T.DATE),
+    ("What time does the anonymise job run?", T.DATE),
+    ("Where are the Vault policies kept?", T.PLACE),
+    ("Who is the incident commander for a SEV1?", T.PERSON),
+    ("Is Ledgerline on its own RDS instance?", T.POLARITY),
+    ("Am I allowed to bring my dog to the office?", T.POLARITY),
+    ("What are the incident severity levels?", T.LIST),
+    ("What kinds of secrets does Vault hold?", T.LIST),
+    ("How do I deploy a service to production?", T.STEPS),
+    ("What are the steps to rotate the Twilio token?", T.STEPS),
+    ("How do I find which version of the app a driver has?", T.STEPS),  # earliest form wins
+    ("Why did the deploy fail on Friday?", None),
+    ("How does the route-solver queue work?", None),
+    ("When do I page the secondary on-call?", None),  # a condition, not a date
+])
+def test_expected_type_from_the_question_form(question: str, kind: AnswerType | None) -> None:
+    assert expected_type(question) == kind
+
+
+# (type, a quote that answers, an on-topic quote that does not)
+CASES = [
+    (T.NUMBER, "There is one read replica, kestrel-prod-tracking-db-ro.", "The replica is used by the admin UI."),
+    (T.DURATION, "GPS pings are kept for 13 months in Snowflake.", "GPS pings are stored in Snowflake ANALYTICS."),
+    (T.DURATION, "The anonymise job runs nightly.", "The anonymise job replaces recipient fields."),
+    (T.VERSION, "It is PostgreSQL 15.4 on RDS.", "It is PostgreSQL on RDS."),
+    (T.DATE, "The cluster was destroyed on 5 May 2021.", "The cluster was destroyed by a terraform command."),
+    (T.PLACE, "Policies are in kestrel-infra/vault/policies/.", "Policies are written by the Security team."),
+    (T.PERSON, "The incident commander is Oliver Grant.", "Incident command starts when a SEV1 is declared."),
+    (T.POLARITY, "Dogs are not allowed in the office.", "The office has a kitchen."),
+    (T.LIST, "Vault holds API keys, webhook secrets and SSH keys.", "Vault holds secrets."),
+    (T.STEPS, "Run `kubectl rollout restart deployment/notify-svc`.", "notify-svc sends SMS to recipients."),
+]
+
+
+@pytest.mark.parametrize(("kind", "positive", "negative"), CASES)
+def test_quote_contains_the_type_or_not(kind: AnswerType, positive: str, negative: str) -> None:
+    assert contains_type(kind, positive)
+    assert not contains_type(kind, negative)
+
+
+def test_a_list_item_is_a_list_and_a_step_by_its_structure() -> None:
+    assert contains_type(T.LIST, "SEV1 customer-facing outage", is_item=True)
+    assert contains_type(T.STEPS, "the PR is approved by Payments", is_item=True)
+    assert not contains_type(T.LIST, "SEV1 customer-facing outage")
+
+
+def test_type_must_be_near_the_focus() -> None:
+    focus = ["gps", "snowflake"]
+    near = "GPS pings in Snowflake are kept for 13 months."
+    far = ("GPS pings come from the driver app and are written to the tracking database by the ingestion "
+           "pipeline, which batches them every few minutes before the Snowpipe loader picks the files up, and "
+           "invoices are kept for 7 years.")
+    assert type_match(T.DURATION, near, focus=focus) == 1.0
+    assert type_match(T.DURATION, far, focus=focus) == 0.6  # a duration, but 7 years is about invoices
+    assert type_match(T.DURATION, "Invoices are kept for 7 years.", focus=focus) == 0.2
+    assert type_match(T.DURATION, "Invoices are kept for 7 years.", focus=focus, context="GPS retention") == 0.6
+    assert type_match(T.DURATION, "GPS pings go to Snowflake.", focus=focus) == 0.0
+    assert type_match(None, "anything at all", focus=focus) == 1.0
+
+
+def test_focus_is_rare_terms_and_named_things() -> None:
+    idf = {"rotat": 1.0, "twilio": 5.0, "token": 2.0, "api": 1.5}.get
+    focus = focus_terms("How do we rotate the Twilio API token?", lambda t: idf(t) or 0.5)
+    assert focus[:2] == ["twilio", "token"]
+    assert "api" in focus  # an all-capitals identifier
+    assert named_things("Why did PLAT-702 break notify-svc in Kestrel?") == ["plat-702", "kestrel"]
+    assert focus_coverage(["twilio", "token"], ["Rotate the token in Vault."]) == 0.5
+    assert focus_coverage([], ["x"]) == 1.0
+
+
+def test_two_part_questions_split_once() -> None:
+    assert question_parts("What are the incident severity levels and who is the incident commander?") == [
+        "What are the incident severity levels?", "Who is the incident commander?"]
+    assert question_parts("After a few years here, can I take a sabbatical, and how long can it be?") == [
+        "After a few years here, can I take a sabbatical?", "How long can it be?"]
+    assert question_parts("How do I deploy and roll back a service?") == ["How do I deploy and roll back a service?"]
