@@ -120,14 +120,17 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
 
     @app.post("/feedback", response_model=FeedbackOut, status_code=201)
     def feedback(body: FeedbackIn, request: Request) -> FeedbackOut:
-        """Thumbs up or down on an answer, by the ``question_id`` the /ask response carried."""
-        caller(request)
+        """Thumbs up or down on an answer, by the ``question_id`` the /ask response carried.
+
+        With auth on, only on one's own questions (a knowledge manager may rate any)."""
+        who = caller(request)
         qlog = eng(request).query_log
         if qlog is None:
             raise NotFound(f"No question with id {body.question_id!r}: the query log is off "
                            "(WHOKNOWS_QUERY_LOG=off), so no answer can take feedback.")
+        anyone = who.groups is None or settings.gaps_group in who.groups
         return FeedbackOut.from_domain(qlog.add_feedback(body.question_id, helpful=body.helpful,
-                                                         comment=body.comment))
+                                                         comment=body.comment, asker=None if anyone else who.name))
 
     @app.get("/gaps", response_model=GapReportOut)
     def gaps(request: Request, since: Annotated[int | None, Query(ge=1, le=36500)] = None) -> GapReportOut:

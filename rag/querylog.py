@@ -8,6 +8,7 @@ the server can share the file (WAL mode lets readers and one writer proceed toge
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -74,6 +75,16 @@ def _dt(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
+def _private(path: Path) -> None:
+    """Create the log readable by its owner only (it holds who asked what), or tighten an existing one."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # sqlite reports an unusable path itself, with the fix
+
+
 class QueryLog:
     """Questions, answers and feedback in one SQLite file."""
 
@@ -83,13 +94,20 @@ class QueryLog:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QueryLog | None:
-        """The configured log, or None when ``query_log`` is ``off``."""
-        return None if settings.query_log == "off" else cls(settings.query_log_file)
+        """The configured log, or None when ``query_log`` is ``off``; in the database when ``store='postgres'``."""
+        if settings.query_log == "off":
+            return None
+        if settings.store == "postgres":
+            from rag.querylog_pg import PgQueryLog  # psycopg is an optional extra
+
+            return PgQueryLog(settings)
+        return cls(settings.query_log_file)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private(self.path)
         try:
             with closing(sqlite3.connect(self.path, timeout=10)) as db:
                 db.execute("PRAGMA foreign_keys = ON")
@@ -135,18 +153,24 @@ class QueryLog:
             db.execute("INSERT INTO replays VALUES (?, ?, ?, ?)", (content_sha256, file, questions, _ts(now_utc())))
 
     def add_feedback(self, question_id: str, *, helpful: bool, comment: str | None = None,
-                     at: datetime | None = None) -> Feedback:
-        """Record a thumbs up or down; NotFound when the question is not in the log."""
+                     at: datetime | None = None, asker: str | None = None) -> Feedback:
+        """Record a thumbs up or down; NotFound when the question is not in the log.
+
+        ``asker``, when given, must be who asked the question (the API passes the caller unless they are a
+        knowledge manager): feedback steers the gap report, so nobody rates someone else's answers."""
         if comment is not None and len(comment) > MAX_COMMENT_CHARS:
             raise BadInput(f"'comment' is {len(comment)} characters; the limit is {MAX_COMMENT_CHARS}",
                            field="comment")
         when = at or now_utc()
-        missing = NotFound(f"No question with id {question_id!r} in the query log {self.path} - use the "
+        # The message names no file: it reaches HTTP callers, who have no business knowing server paths.
+        missing = NotFound(f"No question with id {question_id!r} in the query log - use the "
                            "question_id of an /ask response or of `whoknows ask --json`.")
         if not self.path.exists():
             raise missing
         with self._connect() as db:
-            if db.execute("SELECT 1 FROM questions WHERE question_id = ?", (question_id,)).fetchone() is None:
+            row = db.execute("SELECT asker FROM questions WHERE question_id = ?", (question_id,)).fetchone()
+            # Someone else's question answers exactly like an unknown one: no oracle for question ids.
+            if row is None or (asker is not None and row[0] != asker):
                 raise missing
             db.execute("INSERT INTO feedback (question_id, helpful, comment, at) VALUES (?, ?, ?, ?)",
                        (question_id, int(helpful), comment, _ts(when)))
