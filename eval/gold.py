@@ -29,6 +29,7 @@ class GoldItem(BaseModel):
     experts: list[str] = []
     kind: str
     evidence: list[str] = []
+    asker: str | None = None  # who asked (thread questions): must never be the top expert
 
     @field_validator("id", "question", "kind")
     @classmethod

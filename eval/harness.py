@@ -14,9 +14,12 @@ from eval import metrics as m
 from eval.baselines import llama_index_dense, llama_index_doc_ranking
 from eval.gold import GoldItem, load_gold, source_matches
 from eval.stores import build_store, eval_settings
+from eval.sweep import FusionSweep, sweep_fusion
 from rag.config import Settings
 from rag.engine import QueryEngine
 from rag.people import PeopleDirectory
+from rag.retrieval import Retrieved
+from rag.tune import tune_retriever
 from rag.types import Answer, Hit
 
 KINDS = ("factual", "how-to", "who-knows", "unanswerable")
@@ -45,6 +48,7 @@ class EvalReport(BaseModel):
     baselines: dict[str, dict[str, dict[str, float | None]]]
     by_kind: dict[str, dict[str, dict[str, float | None]]]
     per_question: list[QuestionResult]
+    fusion: FusionSweep | None = None
 
 
 def _doc_ranking(hits: list[Hit]) -> list[tuple[str, ...]]:
@@ -87,6 +91,7 @@ def score_question(item: GoldItem, answer: Answer, hits: list[Hit], *, engine: Q
     s["expert_strict_p@1"] = m.expert_strict_p_at_1(names, item.experts, aliases=aliases)
     s["expert_mrr"] = m.expert_mrr(names, item.experts, aliases=aliases)
     s["expert_map"] = m.expert_average_precision(names, item.experts, aliases=aliases)
+    s["asker_p@1"] = m.asker_p_at_1(names, item.asker, aliases=aliases)
     cited_gold = any(source_matches(p, g) for c in cited for p in c for g in item.sources)
     s["crag"] = float(m.crag_score(answerable=answerable, abstained=answer.abstained, cited_gold=cited_gold))
     return s
@@ -96,7 +101,7 @@ FAMILIES = {
     "retrieval": ["recall@1", "recall@5", "recall@10", "mrr", "ndcg@10"],
     "citations": ["citation_precision", "citation_recall"],
     "answers": ["token_f1", "rouge_l", "semantic_similarity", "evidence_hit"],
-    "experts": ["expert_p@1", "expert_strict_p@1", "expert_mrr", "expert_map"],
+    "experts": ["expert_p@1", "expert_strict_p@1", "expert_mrr", "expert_map", "asker_p@1"],
 }
 
 
@@ -134,15 +139,19 @@ def run_eval(corpus: Path, qa: Path, settings: Settings, *, fresh: bool = False,
     try:
         build_store(corpus, es)
         engine = QueryEngine(es)
+        tune_retriever(es, engine.retriever)  # label-free, as `whoknows ingest` does; only when stale
         people_file = es.data_dir / "people.json"
         aliases = _aliases(PeopleDirectory.load(people_file)) if people_file.exists() else {}
         dense_li = llama_index_dense(engine, top_k=10)
         results = []
+        runs: list[tuple[GoldItem, Retrieved]] = []
         for i, item in enumerate(items):
             if progress:
                 progress(i, len(items))
             answer = engine.ask(item.question)
-            hits = engine.search(item.question, k=10)
+            got = engine.retriever.retrieve(item.question, k=10)  # = engine.search; the runs feed the sweep
+            hits = got.hits
+            runs.append((item, got))
             bm25 = _doc_ranking(engine.search(item.question, k=10, mode="bm25"))
             dense = llama_index_doc_ranking(dense_li, item.question)
             scores = score_question(item, answer, hits, engine=engine, aliases=aliases)
@@ -161,8 +170,10 @@ def run_eval(corpus: Path, qa: Path, settings: Settings, *, fresh: bool = False,
                                  for n in FAMILIES["retrieval"]}}
             for name in ("bm25", "llama_index_dense")
         }
+        fusion = sweep_fusion(engine, runs, score=lambda h, it: _retrieval(_doc_ranking(h), it.sources),
+                              baselines={k: v["retrieval"] for k, v in baselines.items()})
         return EvalReport(corpus=str(corpus), qa=str(qa), questions=len(results), metrics=aggregate(results),
-                          baselines=baselines, by_kind=by_kind, per_question=results)
+                          baselines=baselines, by_kind=by_kind, per_question=results, fusion=fusion)
     finally:
         if tmp:
             tmp.cleanup()

@@ -268,6 +268,17 @@ def expert_p_at_1(
     return float(bool(ranked) and ranked[0] in wanted)
 
 
+def asker_p_at_1(
+    returned: Sequence[str], asker: str | None, *, aliases: Mapping[str, str] | None = None
+) -> float | None:
+    """1.0 when the top returned person is the one who asked the question (a wrong credit), else 0.0;
+    None when the item names no asker. Lower is better."""
+    if not asker:
+        return None
+    ranked = _ranked_names(returned, aliases)
+    return float(bool(ranked) and ranked[0] == normalize_name(asker, aliases))
+
+
 def expert_strict_p_at_1(
     returned: Sequence[str], gold: Sequence[str], *, aliases: Mapping[str, str] | None = None
 ) -> float | None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.access import AccessRules
+from pydantic import BaseModel
+
+from ingest.access import NO_READER, AccessRules, parse_declared
 from ingest.authors import GitHistory
 from rag.people import PeopleDirectory
+from rag.threads import DEFAULT_BOTS
 from rag.types import Document
 
 
@@ -38,16 +42,61 @@ class LoadContext:
     git: GitHistory | None = None
     default_access: str = "public"
     access_rules: AccessRules | None = None
+    bots: tuple[str, ...] = DEFAULT_BOTS
+    # Documents stored, but not as declared (a refused access declaration); the pipeline reports them.
+    problems: list[Failure] = field(default_factory=list)
+    # Unpacked archives (real folder -> the archive's path in the corpus), see ingest.archives.
+    mounts: dict[Path, str] = field(default_factory=dict)
 
-    def access_for(self, source: str, *, declared: Sequence[str] = (), from_source: Sequence[str] = ()
+    def access_for(self, source: str, *, declared: object = None, from_source: Sequence[str] = ()
                    ) -> tuple[str, ...]:
-        """The groups that may read the document at ``source`` (precedence in ``ingest.access``)."""
+        """The groups that may read the document at ``source`` (precedence in ``ingest.access``).
+
+        ``declared`` is the document's own ``access`` value as written. One that is not a group name or
+        a list of them is recorded in ``problems`` and the document gets no reader: a typo in an access
+        declaration must never publish what it meant to restrict."""
+        parsed = parse_declared(declared)
+        if parsed.error is not None:
+            self.problems.append(Failure(source, f"{source}: {parsed.error} - stored readable by nobody "
+                                         "until the declaration is fixed"))
+            return NO_READER
         rules = self.access_rules or AccessRules(default=(self.default_access,))
-        return rules.resolve(source, declared=declared, from_source=from_source)
+        return rules.resolve(source, declared=parsed.groups, from_source=from_source)
+
+    def take_problems(self) -> list[Failure]:
+        """The problems recorded since the last call (each unit's are reported with that unit)."""
+        out, self.problems = self.problems, []
+        return out
 
     def rel(self, path: Path) -> str:
-        """Path relative to the corpus root, with forward slashes (the source id of a file)."""
-        return path.resolve().relative_to(self.root.resolve()).as_posix()
+        """Path relative to the corpus root, with forward slashes (the source id of a file).
+
+        ParseError for a path that resolves outside the root (a symlink out of the corpus) or not at
+        all (a symlink loop): such a file is reported, never read."""
+        from rag.errors import ParseError
+
+        try:
+            real = path.resolve()
+            for base, prefix in self.mounts.items():  # an unpacked archive: its path inside the corpus
+                if base in real.parents:
+                    return printable(f"{prefix}/{real.relative_to(base).as_posix()}")
+            return printable(real.relative_to(self.root.resolve()).as_posix())
+        except (RuntimeError, OSError) as exc:  # Python 3.11 raises RuntimeError for a symlink loop
+            raise ParseError(f"{self.display(path)}: cannot be resolved ({exc}) - a symlink loop?") from exc
+        except ValueError as exc:
+            raise ParseError(f"{self.display(path)}: links outside the corpus root - not read") from exc
+
+    def display(self, path: Path) -> str:
+        """How to name ``path`` in a report, even when it cannot be resolved: never raises."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+
+def printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by the OS as surrogates) become ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 RETRO_DIRS = {"retro", "retros", "retrospective", "retrospectives", "postmortem", "postmortems",
@@ -65,6 +114,27 @@ def detect_kind(rel: str, front: dict) -> str:
         return "retro"
     parts = [p.lower() for p in rel.split("/")[:-1]]
     return "retro" if any(p in RETRO_DIRS for p in parts) else "wiki"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: object) -> object:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, tuple):
+        return tuple(_scrub(v) for v in value)
+    if isinstance(value, BaseModel):
+        return value.model_copy(update={k: _scrub(getattr(value, k)) for k in type(value).model_fields})
+    return value
+
+
+def scrub_document(doc: Document) -> Document:
+    """``doc`` with every lone surrogate (a JSON ``"\\ud800"`` escape, an undecodable mail header byte)
+    replaced by U+FFFD: such text cannot be encoded as UTF-8, so hashing or storing it would fail the run."""
+    out = _scrub(doc)
+    assert isinstance(out, Document)
+    return out
 
 
 def decode_text(data: bytes, path: str) -> str:

@@ -6,28 +6,29 @@ import fcntl
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ingest.access import AccessRules, slack_memberships
 from ingest.authors import GitHistory, load_sidecar
-from ingest.context import Failure, LoadContext, LoadResult
+from ingest.context import Failure, LoadContext, LoadResult, scrub_document
 from ingest.discover import Unit, discover
 from ingest.loaders.email import load_email
-from ingest.loaders.files import load_markdown, load_with_unstructured
+from ingest.loaders.registry import load_file
 from ingest.loaders.slack import load_slack_export
-from ingest.loaders.threads import load_thread_json
-from ingest.manifest import DocRecord, Manifest
+from ingest.manifest import DocRecord, open_manifest
+from ingest.outcomes import FileCounts, Outcome, account, counts, with_aliases
 from rag.access import Memberships
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.embeddings.base import Embedder
 from rag.errors import BadInput, ConfigError, ParseError, WhoknowsError
-from rag.people import PeopleDirectory
+from rag.people import PeopleDirectory, load_people, save_people
 from rag.stores import open_store
-from rag.stores.chroma import ChromaStore
+from rag.stores.base import VectorStore
 from rag.text import embed_text
 from rag.types import Chunk, Document, stable_hash
 
@@ -35,7 +36,7 @@ from rag.types import Chunk, Document, stable_hash
 # the next ingest then re-reads every document of an existing store (the vectors of passages whose text
 # did not change are reused, so it costs parsing, not embedding). Part of every unit's and document's
 # version, so stores written by older code do not silently keep their old chunks.
-PIPELINE_VERSION = "2026-11-24.1"
+PIPELINE_VERSION = "2026-12-01.2"  # thread reply structure and roles; template markup (ingest.markup) stripped
 
 Progress = Callable[[str, int, int], None]
 
@@ -43,6 +44,16 @@ Progress = Callable[[str, int, int], None]
 class FailedFile(BaseModel):
     path: str
     reason: str
+
+
+class SkippedFile(BaseModel):
+    path: str
+    reason: str
+
+
+class DuplicatePath(BaseModel):
+    path: str
+    of: str
 
 
 class IngestSummary(BaseModel):
@@ -60,6 +71,11 @@ class IngestSummary(BaseModel):
     embedded: int = 0
     reused_vectors: int = 0
     failed: list[FailedFile] = []
+    skipped: list[SkippedFile] = []
+    duplicate_paths: list[DuplicatePath] = []
+    files: FileCounts = FileCounts()
+    # Every path under the root -> its one outcome (stored/unchanged/duplicate/skipped/failed); not in the JSON.
+    outcomes: dict[str, Outcome] = Field(default={}, exclude=True)
     seconds: float = 0.0
 
 
@@ -87,6 +103,20 @@ class _Lock:
         self._f.close()
 
 
+@contextmanager
+def _ingest_lock(settings: Settings) -> Iterator[None]:
+    """One ingest at a time per store: a lock file in the data dir, or a Postgres advisory lock, which
+    serialises ingests on different hosts too."""
+    if settings.store == "postgres":
+        from ingest.ledger_pg import ingest_lock
+
+        with ingest_lock(settings):
+            yield
+        return
+    with _Lock(settings.data_dir / "ingest.lock"):
+        yield
+
+
 def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestSummary:
     """Bring the store in line with the folder ``path``: add new, replace changed, delete removed."""
@@ -94,7 +124,7 @@ def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
     if not root.is_dir():
         raise BadInput(f"{path} is not a folder - give `whoknows ingest` the corpus folder", field="path")
     t0 = time.perf_counter()
-    with _Lock(settings.data_dir / "ingest.lock"):
+    with _ingest_lock(settings):
         return _Run(root, settings, progress, embedder).run(t0)
 
 
@@ -104,9 +134,11 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self._embedder = embedder
         self.summary = IngestSummary(root=str(root))
-        self.manifest = Manifest(settings.manifest_path)
+        self.manifest = open_manifest(settings)
+        self._people_read = False
         self.people = self._people()
         self.failures: list[Failure] = []
+        self._written: set[str] = set()  # doc ids stored (added or replaced) by this run
         try:
             sidecar = load_sidecar(root)
         except BadInput as exc:
@@ -116,11 +148,12 @@ class _Run:
         # A broken access.yaml raises here, before anything is written: guessing would publish private pages.
         rules = AccessRules.load(root, default=settings.default_access)
         self.ctx = LoadContext(root=root, people=self.people, sidecar=sidecar, git=git,
-                               default_access=settings.default_access, access_rules=rules)
+                               default_access=settings.default_access, access_rules=rules, bots=settings.bots)
         extra = [(root / n).read_bytes() for n in ("people.yaml", "AUTHORS.json", "access.yaml")
                  if (root / n).exists()]
         self.context_sig = hashlib.sha256(b"\x00".join([*extra, git.head.encode(),
-                                                        settings.default_access.encode()])).hexdigest()
+                                                        settings.default_access.encode(),
+                                                        "|".join(settings.bots).encode()])).hexdigest()
         self.version_salt = f"{PIPELINE_VERSION}:{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
 
     def _people(self) -> PeopleDirectory:
@@ -128,11 +161,10 @@ class _Run:
             p = self.root / name
             if p.exists():
                 people = PeopleDirectory.load(p)
-                self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-                (self.settings.data_dir / "people.json").write_text(people.dump())
+                save_people(self.settings, people)
+                self._people_read = True
                 return people
-        saved = self.settings.data_dir / "people.json"
-        return PeopleDirectory.load(saved) if saved.exists() else PeopleDirectory()
+        return load_people(self.settings)
 
     @property
     def embedder(self) -> Embedder:
@@ -140,7 +172,7 @@ class _Run:
             self._embedder = make_embedder(self.settings)
         return self._embedder
 
-    def _store(self) -> ChromaStore:
+    def _store(self) -> VectorStore:
         # The store must know the embedder's name; for the hashing/MiniLM pair that is static.
         if not hasattr(self, "_store_obj"):
             self._store_obj = open_store(self.settings, self.embedder)
@@ -148,15 +180,19 @@ class _Run:
 
     # -- loading ---------------------------------------------------------------------------
     def _load(self, unit: Unit) -> LoadResult:
+        res = self._load_unit(unit)
+        res.failures += self.ctx.take_problems()  # stored, but not as declared (e.g. a refused access)
+        res.documents = with_aliases([scrub_document(d) for d in res.documents], unit.aliases)
+        return res
+
+    def _load_unit(self, unit: Unit) -> LoadResult:
         try:
             if unit.kind == "slack":
                 assert unit.root_path is not None
                 return load_slack_export(self.ctx, unit.root_path)
             if unit.kind == "email":
                 return load_email(self.ctx, unit.files)
-            loader = {"markdown": load_markdown, "unstructured": load_with_unstructured,
-                      "thread-json": load_thread_json}[unit.kind]
-            return LoadResult(documents=[loader(self.ctx, unit.files[0])])
+            return load_file(self.ctx, kind=unit.kind, file=unit.files[0])
         except (ParseError, WhoknowsError) as exc:
             return LoadResult(failures=[Failure(unit.key, str(exc))])
         except Exception as exc:  # noqa: BLE001 - one unreadable file must not stop the run; it is reported
@@ -166,8 +202,12 @@ class _Run:
     def run(self, t0: float) -> IngestSummary:
         rootkey = str(self.root)
         self._reconcile(rootkey)
-        units, unsupported = discover(self.root)
-        self.failures += [Failure(self.ctx.rel(p), why) for p, why in unsupported]
+        found = discover(self.root, max_file_bytes=self.settings.max_file_bytes, include=self.settings.include,
+                         exclude=self.settings.exclude,
+                         unpack_dir=self.settings.data_dir / "unpacked" / stable_hash(rootkey))
+        units = found.units
+        self.ctx.mounts.update(found.mounts)
+        self.failures += [Failure(p, why) for p, why in found.failed]
         self._save_memberships(units)
         known_units = self.manifest.units(rootkey)
         known_docs = self.manifest.docs(rootkey)
@@ -208,7 +248,17 @@ class _Run:
         self.manifest.set_units(rootkey, {k: (sigs[k] if k not in unit_failed else "failed", v)
                                           for k, v in produced.items()}, drop_others=True)
         self.summary.failed = [FailedFile(path=f.path, reason=f.reason) for f in self.failures]
+        self.summary.skipped = [SkippedFile(path=p, reason=why) for p, why in found.skipped]
+        primary_of = {p: item.source for _, item in desired.values() for p in item.paths}
+        self.summary.duplicate_paths = [DuplicatePath(path=p, of=of) for p, of in sorted(primary_of.items())
+                                        if p != of] + [DuplicatePath(path=p, of=primary_of.get(of, of))
+                                                       for p, of in found.duplicates if p not in primary_of]
+        self.summary.outcomes = account(found, failures=self.failures, loaded=loaded, kept=kept,
+                                        written=self._written, primaries={i.source for _, i in desired.values()})
+        self.summary.files = counts(self.summary.outcomes)
         self.summary.seconds = round(time.perf_counter() - t0, 3)
+        if self._people_read:
+            save_people(self.settings, self.people)  # again: a first Postgres ingest has only now made the tables
         self.manifest.close()
         return self.summary
 
@@ -249,14 +299,15 @@ class _Run:
         groups: dict[str, list[tuple[str, str, Document | DocRecord]]] = {}
         for unit, docs in loaded.items():
             for d in docs:
-                groups.setdefault(_dup_key(d), []).append((d.source, unit, d))
+                for p in dict.fromkeys((d.source, *d.paths)):  # a symlinked file's other paths too
+                    groups.setdefault(_dup_key(d), []).append((p, unit, d))
         for unit, recs in kept.items():
             for r in recs:
                 for p in r.paths:
                     groups.setdefault(r.dup_key, []).append((p, unit, r))
         desired: dict[str, tuple[str, Document | DocRecord]] = {}
         for members in groups.values():
-            members.sort(key=lambda m: m[0])
+            members.sort(key=lambda m: (m[0] != m[2].source, m[0]))  # a symlink's path never wins over the file's
             paths = sorted({m[0] for m in members})
             source, unit, item = members[0]
             self.summary.duplicates += len(paths) - 1
@@ -292,6 +343,7 @@ class _Run:
                 self.summary.unchanged += 1
                 continue
             todo.append((unit, item))
+            self._written.add(doc_id)
             if prev:
                 self.summary.replaced += 1
             else:
@@ -307,10 +359,10 @@ class _Run:
             self.summary.deleted = len(gone)
         self.summary.documents = len(desired)
         self.summary.by_kind = dict(kinds)
-        self.summary.chunks = sum(len(r.chunk_ids) for r in Manifest(self.settings.manifest_path).docs(
+        self.summary.chunks = sum(len(r.chunk_ids) for r in open_manifest(self.settings).docs(
             rootkey).values())
 
-    def _write_docs(self, rootkey: str, store: ChromaStore, todo: list[tuple[str, Document]]) -> None:
+    def _write_docs(self, rootkey: str, store: VectorStore, todo: list[tuple[str, Document]]) -> None:
         # Imported here: llama-index costs ~0.8 s to import, and an unchanged re-ingest never chunks.
         from ingest.chunking import Chunker
 
@@ -329,7 +381,7 @@ class _Run:
                 batch, size = [], 0
         self.progress("embed", total, total)
 
-    def _flush(self, rootkey: str, store: ChromaStore, batch: list[tuple[str, Document, list[Chunk]]]) -> None:
+    def _flush(self, rootkey: str, store: VectorStore, batch: list[tuple[str, Document, list[Chunk]]]) -> None:
         recs = [DocRecord(doc.doc_id, unit, doc.source, list(doc.paths), self._version(doc), _dup_key(doc),
                           "pending", [c.chunk_id for c in chunks], doc.kind, doc.title)
                 for unit, doc, chunks in batch]

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.threads.structure import DEFAULT_BOTS
+
 
 class Settings(BaseSettings):
     """Every tunable of whoknows. Environment variables use the prefix ``WHOKNOWS_``."""
@@ -48,9 +50,12 @@ class Settings(BaseSettings):
     # Retrieval
     top_k: int = 8
     candidates: int = 40
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    fusion: str | None = Field(
+        default=None, description="'METHOD[:WEIGHT]' (rrf, minmax, zscore, adaptive; WEIGHT = dense's share, 0..1). "
+        "Unset: the weight `whoknows tune` chose for this corpus (data_dir/fusion.json), else the default.")
     rrf_k: int = 60
+    bm25_title_boost: int = Field(
+        default=1, description="BM25 counts a chunk's title and section path this many times (1: like body text).")
     max_chunks_per_doc: int = 2
 
     # Answering
@@ -61,6 +66,11 @@ class Settings(BaseSettings):
     llm_timeout_s: float = 60.0
     llm_model_path: Path | None = None
     max_answer_sentences: int = 4
+    max_thread_replies: int = Field(
+        default=8, description="When a thread leads the answer, at most this many of its replies to the asker.")
+    bots: tuple[str, ...] = Field(
+        default=DEFAULT_BOTS, description="Authors that are bots: their messages are kept but never make anyone "
+        "an expert (WHOKNOWS_BOTS takes a JSON list, e.g. '[\"ubotu\", \"jira\"]').")
     abstain_threshold: float | None = Field(
         default=None, description="Override the calibrated abstention threshold (0..1)."
     )
@@ -70,6 +80,13 @@ class Settings(BaseSettings):
     git_bulk_commit_files: int = Field(
         default=50, description="Commits touching more files than this are bulk (renames, reformat) and ignored."
     )
+    max_file_bytes: int = Field(
+        default=50_000_000, description="Files larger than this are skipped (reported), never read.")
+    include: tuple[str, ...] = Field(
+        default=(), description="Only files matching one of these globs are read (path from the corpus root, "
+        "or a bare file-name glob such as '*.md'); the rest are reported as skipped. JSON list in the environment.")
+    exclude: tuple[str, ...] = Field(
+        default=(), description="Files matching one of these globs are skipped (reported), e.g. 'drafts/*'.")
 
     # Query log and the knowledge-gap report
     query_log: Literal["on", "off"] = Field(

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rag.abstain import AbstainModel, Signals
+from rag.answers.checks import check_quotes
 from rag.access import can_read
 from rag.bm25 import BM25Index
 from rag.config import Settings
@@ -21,12 +22,16 @@ from rag.evidence import coverage, query_terms
 from rag.experts import rank_experts
 from rag.generators import make_generator
 from rag.generators.base import Draft, Quote
-from rag.people import PeopleDirectory
+from rag.generators.extractive import ExtractiveGenerator
+from rag.people import load_people
 from rag.querylog import QueryLog
-from rag.retrieval import FusionWeights, HybridRetriever, Retrieved, ranked_doc_ids
-from rag.stores import open_store
+from rag.retrieval import HybridRetriever, Retrieved, ranked_doc_ids
+from rag.stores import LexicalIndex, open_store
+from rag.stores.postgres import PostgresStore
 from rag.text import embed_text
-from rag.types import Answer, Citation, Expert, Filters, Hit
+from rag.threads.answer import expand_threads
+from rag.tune import engine_fusion
+from rag.types import Answer, Chunk, Citation, Expert, Filters, Hit
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -74,19 +79,25 @@ class QueryEngine:
         self.embedder = embedder or make_embedder(settings)
         self.store = open_store(settings, self.embedder, create=False)
         manifest = settings.manifest_path
-        self.bm25 = BM25Index(self.store, version=lambda: (self.store.count(), _mtime(manifest)))
+        self.bm25: LexicalIndex
+        if isinstance(self.store, PostgresStore):
+            self.bm25 = self.store.lexical()  # BM25 runs in the database: nothing to build or hold here
+        else:
+            self.bm25 = BM25Index(self.store, version=lambda: (self.store.count(), _mtime(manifest)),
+                                  title_boost=settings.bm25_title_boost)
         self.retriever = HybridRetriever(
-            store=self.store, embedder=self.embedder, bm25=self.bm25,
-            weights=FusionWeights(settings.dense_weight, settings.bm25_weight, settings.rrf_k),
+            store=self.store, embedder=self.embedder, bm25=self.bm25, fusion=engine_fusion(settings),
             candidates=settings.candidates, max_per_doc=settings.max_chunks_per_doc)
         self.generator = make_generator(settings, idf=self.bm25.idf)
-        people_file = settings.data_dir / "people.json"
-        self.people = PeopleDirectory.load(people_file) if people_file.exists() else PeopleDirectory()
+        # The quotes an extractive answer would use feed the abstention signals, whatever the generator.
+        self._selector = ExtractiveGenerator(self.bm25.idf)
+        self.people = load_people(settings)
         model = AbstainModel.load()
         if settings.abstain_threshold is not None:
             model = AbstainModel(model.weights, model.bias, settings.abstain_threshold)
         self.abstain_model = model
         self.query_log = QueryLog.from_settings(settings)
+        self._threads: dict[tuple[str, int, float], list[Chunk]] = {}
 
     # -- public ------------------------------------------------------------------------------
     def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None,
@@ -103,17 +114,18 @@ class QueryEngine:
         confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
         abstained = not got.hits or confidence < self.abstain_model.threshold
         who = is_who_knows(question)
+        hits = expand_threads(got.hits, self._thread_chunks)
         if abstained:
             draft = Draft(text=NO_ANSWER)
         else:
-            draft = self.generator.generate(question, got.hits, max_sentences=self.settings.max_answer_sentences)
+            draft = self.generator.generate(question, hits, max_sentences=self.settings.max_answer_sentences)
             if draft.flagged:
                 # Markers and error types only (never question or document text): an operator can see
                 # an LLM that drops citations or times out and falls back to the extractive answer.
                 log.warning("%s generator flagged: %s", self.generator.name, ", ".join(draft.flagged))
             if not draft.quotes and not draft.text.strip():
                 abstained, draft = True, Draft(text=NO_ANSWER)
-        experts = rank_experts(question, got.hits if not abstained else got.hits[:3], quotes=draft.quotes,
+        experts = rank_experts(question, hits if not abstained else hits[:3], quotes=draft.quotes,
                                people=self.people, idf=self.bm25.idf)
         if abstained:
             # Still say whom to ask when someone is close to the topic, but only on real overlap.
@@ -163,6 +175,15 @@ class QueryEngine:
         return sorted({c.channel for c in self.bm25.all_chunks() if c.channel and can_read(c.access, groups)})
 
     # -- internals -----------------------------------------------------------------------------
+    def _thread_chunks(self, doc_id: str) -> list[Chunk]:
+        """Every chunk of one thread (cached by the store's state: a re-ingest may change the thread)."""
+        key = (doc_id, self.store.count(), _mtime(self.settings.manifest_path))
+        if key not in self._threads:
+            if len(self._threads) > 512:
+                self._threads.clear()
+            self._threads[key] = self.store.get(doc_id=doc_id)
+        return self._threads[key]
+
     def _log(self, answer: Answer, *, asker: str | None, asked_at: datetime | None) -> None:
         if self.query_log is None:
             return
@@ -172,7 +193,8 @@ class QueryEngine:
             log.warning("query log: could not record question %s: %s", answer.question_id, exc)
 
     def signals(self, question: str, got: Retrieved) -> Signals:
-        """Evidence-strength features for the abstention model."""
+        """Evidence-strength features for the abstention model: of the passages, and of the quotes an
+        extractive answer would take from them (:mod:`rag.answers.checks`)."""
         terms = query_terms(question)
         cov = max((coverage(terms, embed_text(h.chunk), self.bm25.idf) for h in got.hits[:3]), default=0.0)
         dense_docs = list(dict.fromkeys(c.doc_id for c, _ in got.dense))
@@ -192,7 +214,10 @@ class QueryEngine:
         rare_terms = sorted(terms, key=lambda t: -self.bm25.idf(t))[:2]
         evidence = " ".join(embed_text(h.chunk) for h in got.hits[:3])
         rare = coverage(rare_terms, evidence, lambda _t: 1.0) if rare_terms else 0.0
-        return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare)
+        quotes = self._selector.select(question, got.hits, max_sentences=self.settings.max_answer_sentences)
+        checks = check_quotes(question, quotes, self.bm25.idf, people_question=is_who_knows(question))
+        return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare,
+                       type_match=checks.type_match, focus=checks.focus)
 
     def _citations(self, quotes: list[Quote]) -> list[Citation]:
         by_doc: dict[str, list[Quote]] = {}

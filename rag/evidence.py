@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from rag.generators.base import Quote
 from rag.text import key_terms, stem, words
+from rag.threads.answer import answer_units, is_structured, question_text
 from rag.types import Hit
 
 _SENT = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9\"'(\[`*_])")
@@ -72,6 +73,9 @@ def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]
     for rank, hit in enumerate(hits):
         prior = 1.0 / (1.0 + 0.5 * rank)
         c = hit.chunk
+        if c.messages and is_structured(c.messages):
+            quotes.extend(_thread_quotes(hit, terms, idf, prior))
+            continue
         context = coverage(terms, f"{c.title} {c.section} {c.text}", idf)
         items: list[tuple[str, tuple[str, ...]]]
         if hit.chunk.messages:
@@ -85,3 +89,20 @@ def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]
             score = 0.6 * (0.5 * cov + 0.5 * context) + 0.4 * prior - length_pen
             quotes.append(Quote(hit=hit, text=unit, authors=authors, score=score, position=pos))
     return quotes
+
+
+def _thread_quotes(hit: Hit, terms: list[str], idf: Callable[[str], float], prior: float) -> list[Quote]:
+    """The replies to the asker of a thread, scored like page units; the asker's words are never quotes.
+
+    The context is the thread's question (the asker's words): in a real thread the replies rarely repeat
+    the question, but they answer the question the thread asks. A thread nobody answered gives nothing.
+    """
+    c = hit.chunk
+    context = coverage(terms, f"{c.title} {question_text(c.messages)}", idf)
+    out = []
+    for unit in answer_units(c.messages, split_units):
+        cov = coverage(terms, unit.text, idf)
+        score = 0.6 * (0.5 * cov + 0.5 * context) + 0.4 * prior
+        out.append(Quote(hit=hit, text=unit.text, authors=(unit.message.author,), score=score,
+                         position=unit.position, message=unit.message, weight=unit.weight))
+    return out

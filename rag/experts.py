@@ -10,11 +10,12 @@ lines first (git blame or the authors list's main contributor), others with deca
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rag.evidence import coverage, query_terms
 from rag.generators.base import Quote
 from rag.people import PeopleDirectory
+from rag.threads.answer import asker, credit, is_structured, where
 from rag.types import Expert, Hit
 
 
@@ -32,7 +33,17 @@ def associations(hit: Hit, question_terms: list[str], idf: Callable[[str], float
         weights: dict[str, float] = defaultdict(float)
         for q in quoted:
             for name, w in _rank_weights(q.authors).items():
-                weights[name] += w * max(q.score, 0.05)
+                weights[name] += w * max(q.score, 0.05) * q.weight
+        total = sum(weights.values()) or 1.0
+        return {n: w / total for n, w in weights.items()}
+    if chunk.messages and is_structured(chunk.messages):
+        # A thread: only the replies to the asker earn credit, by the thread credit rule.
+        weights = defaultdict(float)
+        credits = credit(chunk.messages)
+        for m in chunk.messages:
+            if m.id in credits:
+                c = coverage(question_terms, m.text, idf) + 0.05
+                weights[m.author] = max(weights[m.author], c * credits[m.id])
         total = sum(weights.values()) or 1.0
         return {n: w / total for n, w in weights.items()}
     if chunk.messages:
@@ -60,12 +71,18 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     by_chunk: dict[str, list[Quote]] = defaultdict(list)
     for q in quotes:
         by_chunk[q.hit.chunk.chunk_id].append(q)
+    # The asker of a thread whose replies answer this question is never the expert on it.
+    askers = {asker(q.hit.chunk.messages) for q in quotes if q.message is not None}
+    answered: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for h in hits:
         quoted = by_chunk.get(h.chunk.chunk_id, [])
         rel = (h.score / top) * (1.5 if quoted else 1.0)
         for name, a in associations(h, terms, idf, quoted).items():
-            if not name or name == "unknown":
+            if not name or name == "unknown" or name in askers:
                 continue
+            if h.chunk.messages and is_structured(h.chunk.messages) and len(answered[name]) < 2:
+                answered[name].append((h.chunk.doc_id,
+                                       f"answered {asker(h.chunk.messages)}'s question{where(h.chunk)}"))
             scores[name] += rel * a
             if h.chunk.doc_id not in evidence[name]:
                 evidence[name].append(h.chunk.doc_id)
@@ -80,7 +97,8 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     for name, s in ranked[:limit]:
         person = people.get(name)
         why = _why(list(zip(evidence[name], titles[name], strict=True)),
-                   quoted={q.hit.chunk.doc_id for q in quotes if name in q.authors})
+                   quoted={q.hit.chunk.doc_id for q in quotes if name in q.authors},
+                   answered=answered.get(name, []))
         if last.get(name):
             why += f" (latest {last[name][:10]})"
         out.append(Expert(name=name, score=round(s / total, 4), team=person.team if person else None,
@@ -89,14 +107,17 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     return out
 
 
-def _why(sources: list[tuple[str, str]], *, quoted: set[str]) -> str:
-    """Why a person is suggested, e.g. "wrote the quoted lines in 'A'; also wrote 'B'".
+def _why(sources: list[tuple[str, str]], *, quoted: set[str], answered: Sequence[tuple[str, str]] = ()) -> str:
+    """Why a person is suggested, e.g. "answered X's question in #ops on DATE; wrote the quoted lines in 'A'".
 
     ``sources`` are (doc id, title) in evidence order; only documents whose quoted lines this person wrote
-    (``quoted`` doc ids) are called quoted. At most three titles are named.
+    (``quoted`` doc ids) are called quoted. ``answered`` are (thread doc id, phrase), named first and not
+    repeated as titles. At most three titles are named.
     """
+    threads = {d for d, _ in answered}
+    sources = [s for s in sources if s[0] not in threads]
     shown = ([s for s in sources if s[0] in quoted] + [s for s in sources if s[0] not in quoted])[:3]
-    parts = []
+    parts = [phrase for _, phrase in answered]
     if mine := [t for d, t in shown if d in quoted]:
         parts.append("wrote the quoted lines in " + "; ".join(f"'{t}'" for t in mine))
     if others := [t for d, t in shown if d not in quoted]:

@@ -125,6 +125,25 @@ class Hit(Frozen):
     bm25_score: float | None = None
 
 
+FusionMethod = Literal["rrf", "minmax", "zscore", "adaptive"]
+
+
+class Fusion(Frozen):
+    """How the dense and BM25 runs become one ranking (``rag.fusion``).
+
+    ``weight`` is dense's share in [0, 1] (BM25 gets ``1 - weight``): of reciprocal ranks for 'rrf', of
+    per-query normalised scores for 'minmax' and 'zscore'; 'adaptive' starts from it and moves it per query."""
+
+    method: FusionMethod = "rrf"
+    weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    rrf_k: int = 60
+
+    @property
+    def label(self) -> str:
+        """``method:weight``, the form ``whoknows eval --fusion`` and ``WHOKNOWS_FUSION`` accept."""
+        return f"{self.method}:{self.weight:g}"
+
+
 class Citation(Frozen):
     n: int
     doc_id: str

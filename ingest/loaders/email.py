@@ -86,17 +86,24 @@ def _parse(ctx: LoadContext, raw: email.message.Message, file: str, in_mbox: boo
     return _Mail(file, in_mbox, msgid, parents, subject, sender, when, text, recipients, addr)
 
 
-def _read_file(ctx: LoadContext, path: Path) -> list[_Mail]:
+def _read_file(ctx: LoadContext, path: Path, failures: list[Failure]) -> list[_Mail]:
     rel = ctx.rel(path)
     if path.suffix.lower() == ".mbox":
         if path.stat().st_size == 0:
             raise ParseError(f"{rel}: empty mailbox")
         box = mailbox.mbox(str(path), create=False)
+        mails = []
+        before = len(failures)
         try:
-            mails = [_parse(ctx, m, rel, True) for m in box]
+            for i, raw in enumerate(box):
+                try:
+                    mails.append(_parse(ctx, raw, rel, True))
+                except Exception as exc:  # noqa: BLE001 - hostile headers raise many types; one mail fails alone
+                    failures.append(Failure(f"{rel}#{i}", f"{rel}: message {i}: {type(exc).__name__}: "
+                                            f"{str(exc)[:200]} - skipped"))
         finally:
             box.close()
-        if not mails:
+        if not mails and len(failures) == before:
             raise ParseError(f"{rel}: no messages (is it an mbox with 'From ' separator lines?)")
         return mails
     data = path.read_bytes()
@@ -114,23 +121,34 @@ def load_email(ctx: LoadContext, files: list[Path]) -> LoadResult:
     mails: list[_Mail] = []
     for f in sorted(files):
         try:
-            mails.extend(_read_file(ctx, f))
-        except (ParseError, OSError, ValueError) as exc:
-            result.failures.append(Failure(ctx.rel(f), str(exc)))
+            mails.extend(_read_file(ctx, f, result.failures))
+        except (ParseError, OSError) as exc:
+            result.failures.append(Failure(ctx.display(f), str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one unreadable mail file must not cost the others
+            result.failures.append(Failure(ctx.display(f), f"{ctx.display(f)}: {type(exc).__name__}: {str(exc)[:200]}"))
     by_id: dict[str, _Mail] = {}
     for m in mails:
         by_id.setdefault(m.msgid, m)
     root_of: dict[str, str] = {}
 
-    def find_root(mid: str, seen: frozenset[str] = frozenset()) -> str:
-        if mid in root_of:
-            return root_of[mid]
-        m = by_id.get(mid)
-        known = [p for p in (m.parents if m else []) if p in by_id and p not in seen and p != mid]
-        # References lists the oldest ancestor first; In-Reply-To (last) is the direct parent.
-        root = find_root(known[0], seen | {mid}) if known else mid
-        root_of[mid] = root
-        return root
+    def find_root(mid: str) -> str:
+        # A loop, not recursion: a reply chain thousands of messages long must not hit the recursion limit.
+        path: list[str] = []
+        on_path: set[str] = set()
+        cur = mid
+        while cur not in root_of:
+            path.append(cur)
+            on_path.add(cur)
+            m = by_id.get(cur)
+            # References lists the oldest ancestor first; In-Reply-To (last) is the direct parent.
+            known = [p for p in (m.parents if m else []) if p in by_id and p not in on_path]
+            if not known:
+                root_of[cur] = cur
+                break
+            cur = known[0]
+        for seen in path:
+            root_of[seen] = root_of[cur]
+        return root_of[cur]
 
     threads: dict[str, list[_Mail]] = {}
     subject_root: dict[str, str] = {}
@@ -146,7 +164,10 @@ def load_email(ctx: LoadContext, files: list[Path]) -> LoadResult:
         items.sort(key=lambda m: m.date or "")
         first = by_id[root_id] if root_id in by_id else items[0]
         source = f"{first.file}#{first.msgid}" if first.in_mbox else first.file
-        msgs = [Message(author=m.sender, text=m.text, ts=m.date) for m in items]
+        # In-Reply-To is the direct parent (the last header id we hold); References lists older ancestors.
+        msgs = [Message(author=m.sender, text=m.text, ts=m.date, id=m.msgid,
+                        reply_to=next((p for p in reversed(m.parents) if p in by_id and p != m.msgid), None))
+                for m in items]
         channel = Path(first.file).stem
         # Everyone who sent or received a message of the thread may read it (lists are one address).
         audience = sorted({email_group(a) for m in items for a in (m.sender_address, *m.recipients) if a})

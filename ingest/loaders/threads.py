@@ -10,11 +10,17 @@ from pathlib import Path
 
 from ingest.context import LoadContext, decode_text
 from rag.errors import ParseError
+from rag.threads import annotate
 from rag.types import Document, Message, stable_hash
 
 _AUTHOR_KEYS = ("author", "user", "sender", "from", "name", "username")
 _TEXT_KEYS = ("text", "body", "content", "message")
 _TS_KEYS = ("ts", "time", "date", "timestamp", "created_at")
+# A message's own id, and the id of the message it replies to (the spellings chat exports and
+# mail-to-JSON converters use).
+_ID_KEYS = ("id", "message_id", "messageId", "msg_id", "uuid", "ts")
+_REPLY_KEYS = ("reply_to", "in_reply_to", "replyTo", "inReplyTo", "reply_to_id", "reply_to_message_id",
+               "replyToId", "parent", "parent_id", "parentId", "parent_message_id")
 
 
 def iso_ts(value: object) -> str | None:
@@ -40,22 +46,20 @@ def rank_senders(messages: Sequence[Message]) -> tuple[str, ...]:
     return tuple(sorted(counts, key=lambda a: (-counts[a], first[a])))
 
 
-def _groups(access: object) -> tuple[str, ...]:
-    """Access groups from a list or a comma-separated string (a bare string is one group, not letters)."""
-    items = access.split(",") if isinstance(access, str) else access if isinstance(access, list | tuple) else []
-    return tuple(str(g).strip() for g in items if str(g).strip())
-
-
 def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str | None,
                     messages: Sequence[Message], fmt: str, access: object = None,
-                    source_access: Sequence[str] = (), url: str | None = None) -> Document:
-    """A thread as one document whose messages keep their own authors.
+                    source_access: Sequence[str] = (), url: str | None = None,
+                    conversation: bool = True) -> Document:
+    """A thread as one document whose messages keep their own authors and their reply structure.
 
     ``access`` is what the file itself declares; ``source_access`` the audience the source implies
-    (private channel, mail recipients) - see ``ingest.access`` for which wins."""
+    (private channel, mail recipients) - see ``ingest.access`` for which wins. ``conversation=False``
+    is for a bundle of unrelated messages (a Slack day's loose posts): no asker, no roles."""
     messages = [m for m in messages if m.text.strip()]
     if not messages:
         raise ParseError(f"{source}: thread has no messages with text")
+    if conversation:
+        messages = list(annotate(messages, bots=ctx.bots))
     side = ctx.sidecar.get(source.split("#")[0], {})
     return Document(
         doc_id=stable_hash(source),
@@ -68,7 +72,7 @@ def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str |
         authors=rank_senders(messages),
         date=(messages[0].ts or "")[:10] or side.get("date"),
         channel=channel,
-        access=ctx.access_for(source, declared=_groups(access), from_source=source_access),
+        access=ctx.access_for(source, declared=access, from_source=source_access),
         messages=tuple(messages),
     )
 
@@ -87,7 +91,13 @@ def _author(value: object) -> str:
 
 
 def load_thread_json(ctx: LoadContext, file: Path) -> Document:
-    """``{"title"?, "channel"?, "messages": [{"author", "text", "ts"}]}`` (or a bare message list)."""
+    """``{"title"?, "channel"?, "messages": [{"author", "text", "ts", "id"?, "reply_to"?}]}`` (or a bare list).
+
+    Field spellings: author ``author|user|sender|from|name|username``; text ``text|body|content|message``;
+    time ``ts|time|date|timestamp|created_at``; own id ``id|message_id|messageId|msg_id|uuid|ts``; parent
+    ``reply_to|in_reply_to|replyTo|inReplyTo|reply_to_id|reply_to_message_id|replyToId|parent|parent_id|
+    parentId|parent_message_id`` (a value or ``{"id": ...}``). Without links, replies are inferred
+    (``rag.threads.structure``)."""
     rel = ctx.rel(file)
     try:
         data = json.loads(decode_text(file.read_bytes(), rel))
@@ -105,8 +115,13 @@ def load_thread_json(ctx: LoadContext, file: Path) -> Document:
         author = _author(_pick(raw, _AUTHOR_KEYS))
         if text is None:
             continue
+        mid, parent = _pick(raw, _ID_KEYS), _pick(raw, _REPLY_KEYS)
+        if isinstance(parent, dict):  # {"id": ...} / {"messageId": ...}
+            parent = _pick(parent, ("id", "message_id", "messageId"))
         messages.append(Message(author=ctx.people.canonical(author) or "unknown", text=str(text),
-                                ts=iso_ts(_pick(raw, _TS_KEYS))))
+                                ts=iso_ts(_pick(raw, _TS_KEYS)),
+                                id=str(mid) if mid is not None else None,
+                                reply_to=str(parent) if parent is not None else None))
     return thread_document(ctx, source=rel, title=str(data.get("title") or data.get("subject") or ""),
                            channel=data.get("channel"), messages=messages, fmt="thread-json",
                            access=data.get("access"), url=data.get("url"))

@@ -12,7 +12,7 @@ def make_generator(settings: Settings, *, idf: Callable[[str], float]) -> Genera
     """The configured generator. Optional backends name the pip extra that installs them."""
     from rag.generators.extractive import ExtractiveGenerator
 
-    extractive = ExtractiveGenerator(idf)
+    extractive = ExtractiveGenerator(idf, max_thread_replies=settings.max_thread_replies)
     if settings.generator == "extractive":
         return extractive
     if settings.generator == "openai":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.types import Hit
+from rag.types import Hit, Message
 
 
 @dataclass
@@ -17,6 +17,8 @@ class Quote:
     authors: tuple[str, ...]
     score: float = 0.0
     position: int = 0
+    message: Message | None = None  # the thread message quoted (a reply to the asker), None for pages
+    weight: float = 1.0  # credit weight of that message (rag.threads.answer.credit)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from rag.evidence import candidate_quotes, query_terms
 from rag.generators.base import Draft, Quote
 from rag.text import stem, words
+from rag.threads.answer import opener
 from rag.types import Hit
 
 
@@ -16,8 +17,9 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, idf: Callable[[str], float]) -> None:
+    def __init__(self, idf: Callable[[str], float], *, max_thread_replies: int = 8) -> None:
         self._idf = idf
+        self.max_thread_replies = max_thread_replies
 
     def select(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> list[Quote]:
         """The quotes worth showing, in reading order (documents by rank, each as written)."""
@@ -42,21 +44,54 @@ class ExtractiveGenerator:
             chosen.append(q)
             seen_words.append(ws)
             per_chunk[cid] = per_chunk.get(cid, 0) + 1
+        chosen = self._with_lead_thread(chosen, quotes)
         # Reading order: documents by their best rank; within a document, as written (chunk, then position).
         doc_rank: dict[str, int] = {}
         for i, h in enumerate(hits):
             doc_rank.setdefault(h.chunk.doc_id, i)
         return sorted(chosen, key=lambda q: (doc_rank[q.hit.chunk.doc_id], q.hit.chunk.index, q.position))
 
+    def _with_lead_thread(self, chosen: list[Quote], quotes: list[Quote]) -> list[Quote]:
+        """When the best quote is a reply in a thread, the answer is that thread's replies to the asker.
+
+        Replies rarely repeat the question's words, so the term filter above would keep one and drop the
+        rest; by the thread's structure they all answer the asker (at most ``max_thread_replies``, the
+        best-scored, shown as written)."""
+        if not chosen or chosen[0].message is None:
+            return chosen
+        lead = chosen[0].hit.chunk.doc_id
+        replies = [q for q in quotes if q.message is not None and q.hit.chunk.doc_id == lead]
+        keep = {id(q) for q in sorted(replies, key=lambda q: -q.score)[: self.max_thread_replies]}
+        have = {(q.hit.chunk.doc_id, q.position) for q in chosen}
+        extra = [q for q in replies if id(q) in keep and (lead, q.position) not in have]
+        return chosen + extra
+
     def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
         """Quotes joined into a short answer with [n] markers, n numbering documents in order of use."""
         quotes = self.select(question, hits, max_sentences=max_sentences)
         numbers: dict[str, int] = {}
         parts = []
+        asked: set[str] = set()
         for q in quotes:
             n = numbers.setdefault(q.hit.chunk.doc_id, len(numbers) + 1)
             text = q.text.strip()
             if text[-1:] not in ".!?:`)\"'":
                 text += "."
+            if q.message is not None:
+                # A thread reply names who said it; the question it answers is context, labelled as such.
+                if q.hit.chunk.doc_id not in asked:
+                    asked.add(q.hit.chunk.doc_id)
+                    parts.append(_asked_by(q))
+                text = f"{q.message.author}: {text}"
             parts.append(f"{text} [{n}]")
         return Draft(text=" ".join(parts), quotes=quotes)
+
+
+def _asked_by(q: Quote) -> str:
+    """'(asked by X: "...")' for the thread a reply answers."""
+    first = opener(q.hit.chunk.messages)
+    if first is None:
+        return ""
+    words_ = first.text.split()
+    question = " ".join(words_[:40]) + (" ..." if len(words_) > 40 else "")
+    return f'(asked by {first.author}: "{question}")'

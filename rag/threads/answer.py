@@ -1,0 +1,145 @@
+"""A retrieved thread as an answer: the replies to the asker are quoted, the question is context, and the
+people who replied get the credit.
+
+Credit rule (per answer message, before the retrieval weight of its thread):
+
+- a reply to the asker counts 1.0;
+- x1.5 when the asker acknowledges it afterwards (an ``ack`` that replies to it, or to its author);
+- x0.5 when it only asks back (a short reply ending in ``?``: "which version?");
+- the asker, bots and side conversations get nothing from their own thread.
+
+A thread in which nobody replied to the asker yields no quotes and no credit: it is weak evidence, and
+when it is all there is, the answer abstains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.text import words
+from rag.types import Chunk, Hit, Message
+
+MAX_THREAD_MESSAGES = 300
+ASK_BACK_WORDS = 12
+
+
+def is_structured(messages: Sequence[Message]) -> bool:
+    """True when the messages carry roles (a thread annotated at ingest), not a loose day of chat."""
+    return any(m.role for m in messages)
+
+
+def asker(messages: Sequence[Message]) -> str | None:
+    """The author of the thread's opening question."""
+    return next((m.author for m in messages if m.role == "question"), None)
+
+
+def question_text(messages: Sequence[Message]) -> str:
+    """The thread's question as the asker put it: the opener (and follow-ups that ask)."""
+    return " ".join(m.text for m in messages if m.role == "question")
+
+
+def opener(messages: Sequence[Message]) -> Message | None:
+    """The thread's first question message."""
+    return next((m for m in messages if m.role == "question"), None)
+
+
+def asks_back(message: Message) -> bool:
+    """A short reply that only asks for more detail ("which version?")."""
+    text = message.text.strip()
+    return text.endswith("?") and len(words(text)) <= ASK_BACK_WORDS
+
+
+def credit(messages: Sequence[Message]) -> dict[str, float]:
+    """Weight of each answer message, by message id (see the module docstring for the rule)."""
+    by_id = {m.id: m for m in messages if m.id}
+    acked_ids: set[str] = set()
+    acked_authors: set[str] = set()
+    for m in messages:
+        if m.role == "ack":
+            parent = by_id.get(m.reply_to or "")
+            if parent is not None and parent.role == "answer":
+                acked_ids.add(parent.id or "")
+            elif m.to:
+                acked_authors.add(m.to)
+    out: dict[str, float] = {}
+    for i, m in enumerate(messages):
+        if m.role != "answer" or not m.id:
+            continue
+        w = 0.5 if asks_back(m) else 1.0
+        later_ack = m.author in acked_authors and any(
+            x.role == "ack" and x.to == m.author for x in messages[i + 1:])
+        if m.id in acked_ids or later_ack:
+            w *= 1.5
+        out[m.id] = w
+    return out
+
+
+@dataclass(frozen=True)
+class ThreadUnit:
+    """One quotable reply of a thread."""
+
+    text: str
+    message: Message
+    position: int
+    weight: float
+
+
+def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
+                 *, whole_under_words: int = 60) -> list[ThreadUnit]:
+    """The replies to the asker as quotable units: a short message whole, a long one by sentence."""
+    weights = credit(messages)
+    out: list[ThreadUnit] = []
+    pos = 0
+    for m in messages:
+        if m.role != "answer" or not m.id:
+            continue
+        n = len(words(m.text))
+        parts = [m.text.strip()] if n <= whole_under_words else split(m.text)
+        for part in parts:
+            if part and len(words(part)) >= 1:
+                out.append(ThreadUnit(text=part, message=m, position=pos, weight=weights.get(m.id, 1.0)))
+                pos += 1
+    return out
+
+
+def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]]) -> list[Hit]:
+    """Thread hits carrying the whole thread's messages (one hit per thread, at its best rank).
+
+    Retrieval finds the chunk that matches the question, which in a thread is the question itself; the
+    replies that answer it are often in the next chunk. Pages and unstructured chat pass through.
+    """
+    out: list[Hit] = []
+    done: set[str] = set()
+    for h in hits:
+        c = h.chunk
+        if not (c.messages and is_structured(c.messages)):
+            out.append(h)
+            continue
+        if c.doc_id in done:
+            continue
+        done.add(c.doc_id)
+        chunks = sorted(fetch(c.doc_id), key=lambda x: x.index) or [c]
+        seen: set[str] = set()
+        full: list[Message] = []
+        for x in chunks:
+            for m in x.messages:
+                key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
+                if key not in seen:
+                    seen.add(key)
+                    full.append(m)
+        if len(full) > MAX_THREAD_MESSAGES:
+            full = list(c.messages)
+        out.append(h.model_copy(update={"chunk": c.model_copy(update={"messages": tuple(full)})}))
+    return out
+
+
+def where(chunk: Chunk) -> str:
+    """'in #channel on DATE' for the people cards."""
+    place = ""
+    if chunk.channel:
+        place = chunk.channel if chunk.channel.startswith("#") else f"#{chunk.channel}"
+        if ".mbox" in chunk.source or chunk.source.endswith(".eml"):
+            place = f"the {chunk.channel} thread"
+    when = f" on {chunk.date[:10]}" if chunk.date else ""
+    return (f" in {place}" if place else "") + when

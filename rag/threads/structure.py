@@ -1,0 +1,128 @@
+"""Reply links and roles of a thread's messages, decided once at ingest.
+
+Reply links, first that applies wins:
+
+1. the source's own link (``reply_to`` set by the loader: Slack ``thread_ts``, e-mail ``In-Reply-To``,
+   thread JSON ``reply_to``/``parent``/...), when it names a message of the thread by someone else
+   (in a flat Slack thread the asker's own "thanks" links to their question, but answers the last speaker);
+2. chat-style addressing: a message that starts with ``nick:`` / ``nick,`` / ``@nick`` (a participant's
+   name, case-insensitive, or the start of one of at least three letters, ``jdoe`` for ``jdoe_laptop``)
+   replies to that participant's latest earlier message;
+3. otherwise the latest earlier message by someone else (chat and mailing lists answer the last speaker).
+
+Roles (``Message.role``), with the *asker* the author of the first message not written by a bot:
+
+- ``bot``: written by a bot (:data:`DEFAULT_BOTS` or the configured list); never an expert;
+- ``question``: the opener, and the asker's later messages that ask (contain ``?``);
+- ``ack``: the asker confirming a reply ("thanks", "that worked", "fixed it"): evidence *for* the reply it
+  answers, never an answer itself;
+- ``answer``: a message by someone else that replies to one of the asker's messages;
+- ``other``: everything else (side conversations, the asker's statements).
+
+Measured on ../shared/threadset (human reply annotations): rule 2 then 3 finds the replies to the asker with
+precision 0.83 and recall 0.94 (a nick-address-only rule: recall 0.73).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from rag.types import Message
+
+DEFAULT_BOTS: tuple[str, ...] = ("ubotu", "ubottu", "ubot3", "ubot5", "ubugtu", "floodbot1", "floodbot2",
+                                 "floodbot3", "floodbot4", "chanserv", "nickserv", "slackbot", "github",
+                                 "jira", "dependabot")
+_ADDRESS = re.compile(r"^\s*@?([^\s:,]{1,40})\s*[:,]\s+|^\s*@([^\s:,]{1,40})\s+")
+_NICK_TAIL = re.compile(r"[_|`^\-]+[a-z]*$")
+_ACK = re.compile(
+    r"\b(thanks?|thank\s+you|thx|ty|cheers|much\s+appreciated|that\s+(?:did\s+it|worked|works|fixed\s+it|helped)|"
+    r"(?:it|this)\s+(?:works|worked)(?:\s+now)?|works\s+now|worked|solved|fixed\s+it|got\s+it\s+working|perfect)\b",
+    re.IGNORECASE,
+)
+
+
+def is_bot(author: str, bots: Iterable[str] = DEFAULT_BOTS) -> bool:
+    """True when ``author`` is one of ``bots`` (case-insensitive)."""
+    name = author.strip().casefold()
+    return name in {b.casefold() for b in bots} or name.endswith("[bot]")
+
+
+def _nick_key(name: str) -> str:
+    return _NICK_TAIL.sub("", name.casefold()) or name.casefold()
+
+
+def addressee(text: str, participants: Sequence[str], author: str) -> str | None:
+    """The participant a chat message addresses by a leading ``nick:``, ``nick,`` or ``@nick``, if any."""
+    m = _ADDRESS.match(text)
+    if not m:
+        return None
+    word = (m.group(1) or m.group(2)).casefold().lstrip("@")
+    others = [p for p in participants if p != author]
+    for p in others:
+        if p.casefold() == word:
+            return p
+    if len(word) >= 3:
+        for p in others:
+            low = p.casefold()
+            if low.startswith(word) or _nick_key(p) == _nick_key(word) or low.split()[0] == word:
+                return p
+    return None
+
+
+def asker_of(messages: Sequence[Message], bots: Iterable[str] = DEFAULT_BOTS) -> str | None:
+    """The author of the first message not written by a bot."""
+    bots = tuple(bots)
+    return next((m.author for m in messages if not is_bot(m.author, bots)), None)
+
+
+def annotate(messages: Sequence[Message], *, bots: Iterable[str] = DEFAULT_BOTS) -> tuple[Message, ...]:
+    """The messages with ``id`` (``m<N>`` where the source has none), ``reply_to``, ``to`` and ``role`` set."""
+    bots = tuple(bots)
+    ids: list[str] = []
+    seen: set[str] = set()
+    for i, m in enumerate(messages):
+        mid = m.id if m.id and m.id not in seen else f"m{i}"
+        seen.add(mid)
+        ids.append(mid)
+    index = {mid: i for i, mid in enumerate(ids)}
+    participants = list(dict.fromkeys(m.author for m in messages))
+    asker = asker_of(messages, bots)
+    parents = [_parent(i, messages, index, participants) for i in range(len(messages))]
+    out = []
+    for i, m in enumerate(messages):
+        p = parents[i]
+        to = messages[p].author if p is not None else None
+        role = _role(m, to=to, asker=asker, first=i == 0 or all(is_bot(x.author, bots) for x in messages[:i]),
+                     bots=bots)
+        out.append(m.model_copy(update={"id": ids[i], "reply_to": ids[p] if p is not None else None,
+                                        "to": to, "role": role}))
+    return tuple(out)
+
+
+def _parent(i: int, messages: Sequence[Message], index: dict[str, int], participants: list[str]) -> int | None:
+    m = messages[i]
+    if m.reply_to and m.reply_to in index and index[m.reply_to] != i:
+        j = index[m.reply_to]
+        # A flat thread (Slack) links every reply to its parent: the asker's own "thanks" there answers
+        # the last speaker, not themselves, so a link to one's own message falls through to the rules below.
+        if messages[j].author != m.author:
+            return j
+    to = addressee(m.text, participants, m.author)
+    if to is not None:
+        j = next((j for j in range(i - 1, -1, -1) if messages[j].author == to), None)
+        if j is not None:
+            return j
+    return next((j for j in range(i - 1, -1, -1) if messages[j].author != m.author), None)
+
+
+def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: tuple[str, ...]) -> str:
+    if is_bot(m.author, bots):
+        return "bot"
+    if m.author == asker:
+        if first:
+            return "question"
+        if to is not None and to != asker and _ACK.search(m.text) and "?" not in m.text:
+            return "ack"
+        return "question" if "?" in m.text else "other"
+    return "answer" if to is not None and to == asker else "other"

@@ -1,0 +1,82 @@
+"""Thread structure and roles (rag.threads.structure) and the thread credit rule (rag.threads.answer)."""
+
+from __future__ import annotations
+
+from rag.evidence import split_units
+from rag.threads import annotate
+from rag.threads.answer import answer_units, credit
+from rag.types import Message
+
+
+def _msgs(*rows: tuple[str, str]) -> list[Message]:
+    return [Message(author=a, text=t) for a, t in rows]
+
+
+def test_nick_address_links_to_that_persons_latest_message() -> None:
+    out = annotate(_msgs(
+        ("jk_", "if i wanted to reinstall, can i save my settings?"),
+        ("ikonia", "ubuntu is great"),
+        ("x1250", "ikonia: not always"),
+        ("ikonia", "jk_: thats quite tricky"),
+        ("x1250", "jk_, back up your /home first"),  # comma form
+        ("jdoe_laptop", "what about /etc?"),
+        ("ikonia", "jdoe: /etc too"),  # the start of a nick, as people type it
+    ))
+    assert [m.id for m in out] == ["m0", "m1", "m2", "m3", "m4", "m5", "m6"]
+    assert out[2].reply_to == "m1" and out[2].to == "ikonia"
+    assert out[3].reply_to == "m0" and out[3].to == "jk_"
+    assert out[4].reply_to == "m0" and out[4].to == "jk_"
+    assert out[6].reply_to == "m5" and out[6].to == "jdoe_laptop"
+
+
+def test_unaddressed_message_replies_to_the_previous_speaker() -> None:
+    out = annotate(_msgs(("ann", "How do I rotate the key?"), ("bob", "run rotate.sh"), ("bob", "then restart")))
+    assert out[1].reply_to == "m0" and out[2].reply_to == "m0"
+
+
+def test_explicit_links_win_over_addressing() -> None:
+    msgs = [Message(author="ann", text="Is the VPN down?", id="a1"),
+            Message(author="bob", text="cat: no idea", id="b1"),
+            Message(author="cat", text="yes, since 9am", id="c1", reply_to="a1")]
+    out = annotate(msgs)
+    assert out[2].reply_to == "a1" and out[2].to == "ann" and out[2].role == "answer"
+    assert out[1].reply_to == "a1"  # 'cat' has not spoken yet: the address names nobody earlier
+
+
+def test_roles_question_answer_ack_bot_other() -> None:
+    out = annotate(_msgs(
+        ("ann", "how do i mount an ntfs drive?"),
+        ("ubotu", "ntfs is a filesystem, see https://help.ubuntu.com/ntfs"),
+        ("bob", "ann: sudo apt install ntfs-3g"),
+        ("cat", "bob: does that still work on 8.04?"),
+        ("ann", "bob: and then what, mount -t ntfs?"),
+        ("bob", "ann: yes, mount -t ntfs-3g /dev/sdb1 /mnt"),
+        ("ann", "bob: thanks, that worked"),
+        ("ann", "my disk was old anyway"),
+    ))
+    assert [m.role for m in out] == ["question", "bot", "answer", "other", "question", "answer", "ack", "other"]
+
+
+def test_bot_opener_does_not_make_the_bot_the_asker() -> None:
+    out = annotate(_msgs(("ubottu", "factoid: ntfs"), ("ann", "how do i mount it?"), ("bob", "ann: mount -a")))
+    assert [m.role for m in out] == ["bot", "question", "answer"]
+
+
+def test_credit_weights_acknowledged_replies_up_and_ask_backs_down() -> None:
+    out = annotate(_msgs(
+        ("ann", "why does my laptop not power off?"),
+        ("cef", "ann: which kernel?"),
+        ("dan", "ann: add acpi=force to the kernel line in grub"),
+        ("ann", "dan: thanks, that did it"),
+    ))
+    weights = credit(out)
+    assert weights == {"m1": 0.5, "m2": 1.5}
+
+
+def test_answer_units_never_include_the_askers_words() -> None:
+    out = annotate(_msgs(("ann", "how do i rotate the twilio token quickly and safely?"),
+                         ("ann", "the docs say rotate the twilio token quickly"),
+                         ("bob", "ann: use the vault rotate job")))
+    units = answer_units(out, split_units)
+    assert [u.text for u in units] == ["ann: use the vault rotate job"]
+    assert all(u.message.author == "bob" for u in units)
