@@ -68,6 +68,7 @@ def test_the_sample_file_is_valid_and_ingest_skips_it() -> None:
     from ingest.discover import discover
 
     assert len(load_asked(DATA / "asked.jsonl")) >= 40
-    units, unsupported = discover(DATA)
-    assert not unsupported
-    assert all("asked.jsonl" not in str(f) for u in units for f in u.files)
+    found = discover(DATA)
+    assert not found.failed
+    assert all("asked.jsonl" not in str(f) for u in found.units for f in u.files)
+    assert "asked.jsonl" in dict(found.skipped)
