@@ -79,7 +79,7 @@ def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]
         context = coverage(terms, f"{c.title} {c.section} {c.text}", idf)
         items: list[tuple[str, tuple[str, ...]]]
         if hit.chunk.messages:
-            items = [(u, (m.author,)) for m in hit.chunk.messages for u in split_units(m.text)]
+            items = [(u, (m.author,)) for m in hit.chunk.messages if m.role != "bot" for u in split_units(m.text)]
         else:
             items = [(u, hit.chunk.authors or hit.chunk.doc_authors) for u in split_units(hit.chunk.text)]
         for pos, (unit, authors) in enumerate(items):

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from rag.evidence import coverage, query_terms
 from rag.generators.base import Quote
 from rag.people import PeopleDirectory
-from rag.threads.answer import asker, credit, is_structured, where
+from rag.threads.answer import asker, credit, is_structured, opener, replied_to, where
 from rag.types import Expert, Hit
 
 
@@ -50,6 +50,8 @@ def associations(hit: Hit, question_terms: list[str], idf: Callable[[str], float
         # Each author counts by their single most relevant message, not by how many they sent.
         best: dict[str, float] = {}
         for m in chunk.messages:
+            if m.role == "bot":
+                continue
             c = coverage(question_terms, m.text, idf) + 0.05
             best[m.author] = max(best.get(m.author, 0.0), c)
         total = sum(best.values()) or 1.0
@@ -72,7 +74,7 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     for q in quotes:
         by_chunk[q.hit.chunk.chunk_id].append(q)
     # The asker of a thread whose replies answer this question is never the expert on it.
-    askers = {asker(q.hit.chunk.messages) for q in quotes if q.message is not None}
+    askers = {asker(q.hit.chunk.messages) for q in quotes if q.message is not None} - {None}
     answered: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for h in hits:
         quoted = by_chunk.get(h.chunk.chunk_id, [])
@@ -81,8 +83,10 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
             if not name or name == "unknown" or name in askers:
                 continue
             if h.chunk.messages and is_structured(h.chunk.messages) and len(answered[name]) < 2:
-                answered[name].append((h.chunk.doc_id,
-                                       f"answered {asker(h.chunk.messages)}'s question{where(h.chunk)}"))
+                first = opener(h.chunk.messages)
+                own_post = first is not None and first.role == "post" and first.author == name
+                phrase = "wrote the post" if own_post else f"answered {replied_to(h.chunk.messages)}"
+                answered[name].append((h.chunk.doc_id, f"{phrase}{where(h.chunk)}"))
             scores[name] += rel * a
             if h.chunk.doc_id not in evidence[name]:
                 evidence[name].append(h.chunk.doc_id)

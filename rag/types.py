@@ -31,7 +31,7 @@ class Person(Frozen):
     active: bool | None = None
 
 
-Role = Literal["question", "answer", "ack", "bot", "other"]
+Role = Literal["question", "post", "answer", "ack", "bot", "other"]
 
 
 class Message(Frozen):
@@ -49,8 +49,8 @@ class Message(Frozen):
     id: str | None = None
     reply_to: str | None = Field(default=None, description="Id of the message this one replies to.")
     to: str | None = Field(default=None, description="Author of the message this one replies to.")
-    role: Role | None = Field(default=None, description="question, answer (to the asker), ack (asker confirms), "
-                              "bot, or other.")
+    role: Role | None = Field(default=None, description="question, post (an opener that informs), answer (to "
+                              "the asker), ack (asker confirms), bot, or other.")
 
 
 class Document(Frozen):

@@ -81,7 +81,8 @@ class ExtractiveGenerator:
                 # A thread reply names who said it; the question it answers is context, labelled as such.
                 if q.hit.chunk.doc_id not in asked:
                     asked.add(q.hit.chunk.doc_id)
-                    parts.append(_asked_by(q))
+                    if context := _asked_by(q):
+                        parts.append(context)
                 text = f"{q.message.author}: {text}"
             parts.append(f"{text} [{n}]")
         return Draft(text=" ".join(parts), quotes=quotes)
@@ -90,8 +91,8 @@ class ExtractiveGenerator:
 def _asked_by(q: Quote) -> str:
     """'(asked by X: "...")' for the thread a reply answers."""
     first = opener(q.hit.chunk.messages)
-    if first is None:
-        return ""
+    if first is None or first.role != "question":
+        return ""  # a post is quoted itself, not shown as a question
     words_ = first.text.split()
     question = " ".join(words_[:40]) + (" ..." if len(words_) > 40 else "")
     return f'(asked by {first.author}: "{question}")'

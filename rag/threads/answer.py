@@ -1,5 +1,6 @@
 """A retrieved thread as an answer: the replies to the asker are quoted, the question is context, and the
-people who replied get the credit.
+people who replied get the credit. A thread that opens with a post (a long mail that informs) quotes the
+post's own sentences too, credited to its author.
 
 Credit rule (per answer message, before the retrieval weight of its thread):
 
@@ -25,23 +26,32 @@ ASK_BACK_WORDS = 12
 
 
 def is_structured(messages: Sequence[Message]) -> bool:
-    """True when the messages carry roles (a thread annotated at ingest), not a loose day of chat."""
-    return any(m.role for m in messages)
-
-
-def asker(messages: Sequence[Message]) -> str | None:
-    """The author of the thread's opening question."""
-    return next((m.author for m in messages if m.role == "question"), None)
-
-
-def question_text(messages: Sequence[Message]) -> str:
-    """The thread's question as the asker put it: the opener (and follow-ups that ask)."""
-    return " ".join(m.text for m in messages if m.role == "question")
+    """True for a conversation annotated at ingest (it has an opener), not a loose day of chat."""
+    return any(m.role in ("question", "post") for m in messages)
 
 
 def opener(messages: Sequence[Message]) -> Message | None:
-    """The thread's first question message."""
-    return next((m for m in messages if m.role == "question"), None)
+    """The thread's opening message (a question, or a post that informs)."""
+    return next((m for m in messages if m.role in ("question", "post")), None)
+
+
+def asker(messages: Sequence[Message]) -> str | None:
+    """Who asked, when the thread opens with a question (a post's author is a source, not an asker)."""
+    first = opener(messages)
+    return first.author if first is not None and first.role == "question" else None
+
+
+def question_text(messages: Sequence[Message]) -> str:
+    """What the thread is about, in its opener's words (and the asker's follow-ups that ask)."""
+    return " ".join(m.text for m in messages if m.role in ("question", "post"))
+
+
+def replied_to(messages: Sequence[Message]) -> str:
+    """"X's question" / "X's post" for the people cards."""
+    first = opener(messages)
+    if first is None:
+        return "a thread"
+    return f"{first.author}'s {'question' if first.role == 'question' else 'post'}"
 
 
 def asks_back(message: Message) -> bool:
@@ -51,7 +61,7 @@ def asks_back(message: Message) -> bool:
 
 
 def credit(messages: Sequence[Message]) -> dict[str, float]:
-    """Weight of each answer message, by message id (see the module docstring for the rule)."""
+    """Weight of each answer message (and of an informing opener), by message id (module docstring)."""
     by_id = {m.id: m for m in messages if m.id}
     acked_ids: set[str] = set()
     acked_authors: set[str] = set()
@@ -64,6 +74,9 @@ def credit(messages: Sequence[Message]) -> dict[str, float]:
                 acked_authors.add(m.to)
     out: dict[str, float] = {}
     for i, m in enumerate(messages):
+        if m.role == "post" and m.id:
+            out[m.id] = 1.0  # an informing opener is evidence by its author
+            continue
         if m.role != "answer" or not m.id:
             continue
         w = 0.5 if asks_back(m) else 1.0
@@ -92,6 +105,13 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
     out: list[ThreadUnit] = []
     pos = 0
     for m in messages:
+        if m.role == "post" and m.id:
+            # A post informs: its sentences are evidence by its author, except the ones that ask.
+            for part in split(m.text):
+                if not part.rstrip().endswith("?"):
+                    out.append(ThreadUnit(text=part, message=m, position=pos, weight=1.0))
+                    pos += 1
+            continue
         if m.role != "answer" or not m.id:
             continue
         n = len(words(m.text))

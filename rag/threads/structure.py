@@ -13,7 +13,10 @@ Reply links, first that applies wins:
 Roles (``Message.role``), with the *asker* the author of the first message not written by a bot:
 
 - ``bot``: written by a bot (:data:`DEFAULT_BOTS` or the configured list); never an expert;
-- ``question``: the opener, and the asker's later messages that ask (contain ``?``);
+- ``question``: the opener when it is chat-sized (at most :data:`POST_WORDS` words: in chat the opener is
+  the request, with or without a ``?``), and the asker's later messages that ask (contain ``?``);
+- ``post``: a longer opener (a mailing-list post, an announcement, a shared solution): its own sentences
+  are evidence credited to its author, except those that ask; replies to it still answer its author;
 - ``ack``: the asker confirming a reply ("thanks", "that worked", "fixed it"): evidence *for* the reply it
   answers, never an answer itself;
 - ``answer``: a message by someone else that replies to one of the asker's messages;
@@ -28,11 +31,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from rag.text import words
 from rag.types import Message
 
 DEFAULT_BOTS: tuple[str, ...] = ("ubotu", "ubottu", "ubot3", "ubot5", "ubugtu", "floodbot1", "floodbot2",
                                  "floodbot3", "floodbot4", "chanserv", "nickserv", "slackbot", "github",
                                  "jira", "dependabot")
+POST_WORDS = 60
 _ADDRESS = re.compile(r"^\s*@?([^\s:,]{1,40})\s*[:,]\s+|^\s*@([^\s:,]{1,40})\s+")
 _NICK_TAIL = re.compile(r"[_|`^\-]+[a-z]*$")
 _ACK = re.compile(
@@ -110,9 +115,9 @@ def _parent(i: int, messages: Sequence[Message], index: dict[str, int], particip
             return j
     to = addressee(m.text, participants, m.author)
     if to is not None:
-        j = next((j for j in range(i - 1, -1, -1) if messages[j].author == to), None)
-        if j is not None:
-            return j
+        spoke = next((j for j in range(i - 1, -1, -1) if messages[j].author == to), None)
+        if spoke is not None:
+            return spoke
     return next((j for j in range(i - 1, -1, -1) if messages[j].author != m.author), None)
 
 
@@ -121,7 +126,7 @@ def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: t
         return "bot"
     if m.author == asker:
         if first:
-            return "question"
+            return "question" if len(words(m.text)) <= POST_WORDS else "post"
         if to is not None and to != asker and _ACK.search(m.text) and "?" not in m.text:
             return "ack"
         return "question" if "?" in m.text else "other"
