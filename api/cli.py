@@ -49,11 +49,19 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="Corpus folder (read recursively).")],
     data_dir: DataDir = None,
     as_json: JsonOut = False,
+    include: Annotated[list[str] | None, typer.Option("--include", help="Only read files matching this glob "
+                                                      "(repeatable; 'wiki/*', '*.md').")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="Skip files matching this glob "
+                                                      "(repeatable).")] = None,
 ) -> None:
-    """Ingest a folder of wiki pages, retro notes and threads. Exit 0 if every file landed, 1 if some failed."""
+    """Ingest a folder of wiki pages, retro notes and threads. Exit 0 if every file landed or was skipped as no
+    document (images, stylesheets...; listed), 1 if some failed."""
     from ingest.pipeline import ingest as run_ingest
 
     settings = make_settings(data_dir)
+    if include or exclude:
+        settings = settings.model_copy(update={"include": tuple(include or settings.include),
+                                               "exclude": tuple(exclude or settings.exclude)})
     try:
         if as_json or not sys.stderr.isatty():
             summary = run_ingest(path, settings)
@@ -78,6 +86,9 @@ def ingest(
                   f"{settings.data_dir} - {summary.added} added, {summary.replaced} replaced, "
                   f"{summary.unchanged} unchanged, {summary.deleted} deleted, {summary.duplicates} duplicate paths; "
                   f"{summary.embedded} chunks embedded in {summary.seconds:.1f}s")
+        if summary.skipped:
+            err.print(f"{len(summary.skipped)} skipped (not documents, hidden, excluded or over the size cap; "
+                      "`--json` lists them with reasons)", soft_wrap=True)
         for f in summary.failed:
             err.print(f"[yellow]failed:[/] {f.path}: {f.reason}")
     if summary.failed:

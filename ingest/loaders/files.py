@@ -9,7 +9,8 @@ from pathlib import Path
 import yaml
 
 from ingest.authors import bylines
-from ingest.context import LoadContext, decode_text, detect_kind
+from ingest.context import LoadContext, decode_text, detect_kind, printable
+from ingest.loaders.docmeta import docx_core, pdf_info
 from rag.errors import ParseError
 from rag.types import Document, stable_hash
 
@@ -77,7 +78,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         doc_id=stable_hash(rel),
         source=rel,
         paths=(rel,),
-        title=title.strip() or file.stem,
+        title=title.strip() or printable(file.stem),
         kind=detect_kind(rel, front),  # type: ignore[arg-type]
         format=fmt,
         url=front.get("url") or front.get("source_url") or side.get("source_url"),
@@ -99,7 +100,7 @@ def load_markdown(ctx: LoadContext, file: Path) -> Document:
     title = str(front.get("title") or "")
     if not title:
         m = _HEADING.search(body)
-        title = m.group(1) if m else file.stem.replace("-", " ").replace("_", " ")
+        title = m.group(1) if m else printable(file.stem).replace("-", " ").replace("_", " ")
     if not body.strip():
         raise ParseError(f"{rel}: no text after the front matter")
     return build_document(ctx, file, fmt="markdown", title=title, body=body, front=front, inline_authors=[],
@@ -165,6 +166,7 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
     ext = file.suffix.lower()
     inline: list[str] = []
     title = ""
+    meta_date: str | None = None
     try:
         if ext in (".html", ".htm"):
             from unstructured.partition.html import partition_html
@@ -180,20 +182,14 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
 
             elements = partition_docx(filename=str(file))
             fmt = "docx"
-            try:
-                import docx
-
-                props = docx.Document(str(file)).core_properties
-                inline = [a for a in re.split(r",|;| and ", props.author or "") if a.strip()]
-                title = props.title or ""
-            except Exception:  # noqa: BLE001 - properties are a nicety
-                pass
+            inline, title, meta_date = docx_core(file)
         elif ext == ".pdf":
             from unstructured.partition.pdf import partition_pdf
 
             # languages: what unstructured assumes anyway (it only warns "No languages specified" on each PDF).
             elements = partition_pdf(filename=str(file), strategy="fast", languages=["eng"])
             fmt = "pdf"
+            inline, title, meta_date = pdf_info(file)  # Info Title, not a first line that may be a margin stamp
         else:
             from unstructured.partition.text import partition_text
 
@@ -209,5 +205,6 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
     first_title, body = _elements_to_markdown(elements)
     if not body.strip():
         raise ParseError(f"{rel}: no text found (scanned PDF or empty document?)")
-    return build_document(ctx, file, fmt=fmt, title=title or first_title, body=body, front={},
+    return build_document(ctx, file, fmt=fmt, title=title or first_title, body=body,
+                          front={"date": meta_date} if meta_date else {},
                           inline_authors=[a.strip() for a in inline if a.strip()])

@@ -7,12 +7,12 @@ of one message), XHTML, and wiki markup kept as text (Textile, MediaWiki, AsciiD
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import zipfile
 from pathlib import Path
 
 from ingest.context import LoadContext, decode_text
+from ingest.loaders.docmeta import day, split_names
 from ingest.loaders.files import _configure_unstructured, _elements_to_markdown, build_document
 from ingest.loaders.threads import thread_document
 from rag.errors import ParseError
@@ -23,18 +23,8 @@ _PANDOC = {".epub": "epub", ".odt": "odt", ".rtf": "rtf", ".org": "org"}
 _DC = re.compile(r"<dc:(creator|title|date)\b[^>]*>(.*?)</dc:\1>", re.DOTALL | re.IGNORECASE)
 _ODF_CREATOR = re.compile(r"<meta:initial-creator>(.*?)</meta:initial-creator>", re.DOTALL)
 _RTF_INFO = re.compile(r"\{\\(author|title|creatim)\s*([^{}]*)\}")
+_ORG_KEY = re.compile(r"^#\+(TITLE|AUTHOR|DATE):[ \t]*(.*)$", re.MULTILINE | re.IGNORECASE)
 _RTF_YEAR = re.compile(r"\\yr(\d{4})\\mo(\d{1,2})\\dy(\d{1,2})")
-
-
-def _split_names(value: str | None) -> list[str]:
-    return [a.strip() for a in re.split(r",|;| and ", value or "") if a.strip()]
-
-
-def _day(value: object) -> str | None:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()[:10]
-    m = re.match(r"\s*(\d{4}-\d{2}-\d{2})", str(value or ""))
-    return m.group(1) if m else None
 
 
 def _table_rows(html: str) -> str:
@@ -78,12 +68,12 @@ def _metadata(file: Path, ext: str) -> tuple[list[str], str, str | None]:
         from pptx import Presentation
 
         p = Presentation(str(file)).core_properties
-        return _split_names(p.author), p.title or "", _day(p.modified or p.created)
+        return split_names(p.author), p.title or "", day(p.modified or p.created)
     if ext == ".xlsx":
         import openpyxl
 
         props = openpyxl.load_workbook(str(file), read_only=True).properties
-        return _split_names(props.creator), props.title or "", _day(props.modified or props.created)
+        return split_names(props.creator), props.title or "", day(props.modified or props.created)
     if ext in (".epub", ".odt"):
         opf = _zip_text(file, ".opf" if ext == ".epub" else "meta.xml")
         found: dict[str, str] = {}
@@ -95,13 +85,16 @@ def _metadata(file: Path, ext: str) -> tuple[list[str], str, str | None]:
             found.setdefault(key.lower(), text)
         if ext == ".odt":
             authors = [m.strip() for m in _ODF_CREATOR.findall(opf)] + authors
-        return list(dict.fromkeys(a for a in authors if a)), found.get("title", ""), _day(found.get("date"))
+        return list(dict.fromkeys(a for a in authors if a)), found.get("title", ""), day(found.get("date"))
     if ext == ".rtf":
         head = file.read_bytes()[:20000].decode("latin-1")
         info = dict(_RTF_INFO.findall(head))
         ym = _RTF_YEAR.search(info.get("creatim", ""))
         date = f"{ym.group(1)}-{int(ym.group(2)):02d}-{int(ym.group(3)):02d}" if ym else None
-        return _split_names(info.get("author")), info.get("title", "").strip(), date
+        return split_names(info.get("author")), info.get("title", "").strip(), date
+    if ext == ".org":
+        head = {k.upper(): v for k, v in _ORG_KEY.findall(file.read_bytes()[:8000].decode("utf-8", "replace"))}
+        return split_names(head.get("AUTHOR")), head.get("TITLE", "").strip(), day(head.get("DATE"))
     return [], "", None
 
 
