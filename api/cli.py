@@ -315,6 +315,7 @@ def users_remove(name: Annotated[str, typer.Argument(help="The user to remove, w
 
 
 # feedback, gaps and log replay|purge live in their own module and register on `app`.
+import api.cli_db  # noqa: E402,F401
 import api.cli_gaps  # noqa: E402,F401
 
 

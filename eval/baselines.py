@@ -35,7 +35,7 @@ def llama_index_dense(engine: QueryEngine, *, top_k: int = 10) -> Any:
     from llama_index.core import VectorStoreIndex
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    store = ChromaVectorStore(chroma_collection=engine.store.collection)  # type: ignore[attr-defined]
+    store = ChromaVectorStore(chroma_collection=engine.store.collection)  # type: ignore[union-attr]
     index = VectorStoreIndex.from_vector_store(store, embed_model=llama_embedding(engine.embedder))
     return index.as_retriever(similarity_top_k=top_k)
 

@@ -105,7 +105,7 @@ def bench_query(*, corpus: Path | None, size: int | None, n: int, real: int = 10
     acl = Filters(groups=("engineering",))  # what every query carries once auth is on
 
     def floor(q: str) -> None:
-        col: Any = engine.store.collection  # looked up each time: the store may have reopened its client
+        col: Any = engine.store.collection  # type: ignore[union-attr]  # looked up each time: may have reopened
         col.query(query_embeddings=[engine.embedder.embed_query(q).tolist()], n_results=k,
                   include=["documents", "metadatas", "distances"])
 

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.config import Settings
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs(
   doc_id TEXT PRIMARY KEY, root TEXT NOT NULL, unit TEXT NOT NULL, source TEXT NOT NULL,
@@ -100,3 +102,12 @@ class Manifest:
                 self._db.execute("DELETE FROM units WHERE root=?", (root,))
             self._db.executemany("INSERT OR REPLACE INTO units VALUES(?,?,?,?)",
                                  [(u, root, sig, json.dumps(src)) for u, (sig, src) in units.items()])
+
+
+def open_manifest(settings: Settings) -> Manifest:
+    """The configured ledger: this SQLite file, or the collection's tables in PostgreSQL (``store='postgres'``)."""
+    if settings.store == "postgres":
+        from ingest.ledger_pg import PgManifest  # psycopg is an optional extra
+
+        return PgManifest(settings)
+    return Manifest(settings.manifest_path)

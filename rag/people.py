@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from rag.config import Settings
 from rag.errors import BadInput
 from rag.types import Person
 
@@ -54,6 +55,11 @@ class PeopleDirectory:
             )
         return cls(people)
 
+    @classmethod
+    def from_json(cls, text: str) -> PeopleDirectory:
+        """Inverse of :meth:`dump`."""
+        return cls(Person.model_validate(p) for p in json.loads(text).get("people", []))
+
     def dump(self) -> str:
         """JSON form, copied into the data dir so the query side knows teams and who left."""
         return json.dumps({"people": [p.model_dump() for p in self._people.values()]}, indent=1)
@@ -89,3 +95,25 @@ class PeopleDirectory:
 
     def __len__(self) -> int:
         return len(self._people)
+
+
+def load_people(settings: Settings) -> PeopleDirectory:
+    """The directory the last ingest saved: ``data_dir/people.json``, or the database's copy (``store='postgres'``,
+    so every API host knows teams and who left without a file of its own). Empty when none was saved."""
+    if settings.store == "postgres":
+        from rag.stores.pg_state import load_document
+
+        raw = load_document(settings, "people")
+        return PeopleDirectory.from_json(raw) if raw is not None else PeopleDirectory()
+    path = settings.data_dir / "people.json"
+    return PeopleDirectory.load(path) if path.exists() else PeopleDirectory()
+
+
+def save_people(settings: Settings, people: PeopleDirectory) -> None:
+    """Keep the ingested directory for the query side (the JSON file, and the database's copy with postgres)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "people.json").write_text(people.dump())
+    if settings.store == "postgres":
+        from rag.stores.pg_state import save_document
+
+        save_document(settings, "people", people.dump())

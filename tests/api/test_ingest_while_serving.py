@@ -27,7 +27,7 @@ def pages(root: Path, start: int, n: int, topic: str) -> None:
         write(root, f"wiki/page-{i:03d}.md", f"# Page {i}\n\n{body}")
 
 
-@pytest.mark.parametrize("store", ["chroma-embedded", pytest.param("chroma-http")])
+@pytest.mark.parametrize("store", ["chroma-embedded", pytest.param("chroma-http"), pytest.param("postgres")])
 def test_queries_answer_throughout_a_concurrent_ingest(tmp_path: Path, request: pytest.FixtureRequest,
                                                        store: str) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
@@ -39,6 +39,10 @@ def test_queries_answer_throughout_a_concurrent_ingest(tmp_path: Path, request: 
         settings = server.settings(data, embedder="hashing")
         env = cli_env(WHOKNOWS_STORE="chroma-http", WHOKNOWS_CHROMA_HOST=settings.chroma_host,
                       WHOKNOWS_CHROMA_PORT=str(settings.chroma_port), WHOKNOWS_COLLECTION=settings.collection)
+    if store == "postgres":
+        pg = request.getfixturevalue("postgres_server")
+        settings = pg.settings(data, embedder="hashing")
+        env = cli_env(**pg.env(settings))
     assert run_cli("ingest", str(corpus), "--data-dir", str(data), env=env).returncode == 0
     # The second ingest replaces all 200 chunks (their old versions are deleted) and adds 1500.
     pages(corpus, 0, 20, "the revised billing cluster")

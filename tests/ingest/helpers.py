@@ -9,7 +9,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from ingest.manifest import DocRecord, Manifest
+from ingest.manifest import DocRecord, open_manifest
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.stores import open_store
@@ -51,7 +51,7 @@ def by_source(chunks: list[Chunk]) -> dict[str, list[Chunk]]:
 
 def manifest_docs(settings: Settings) -> list[DocRecord]:
     """Every document the ingest ledger records."""
-    m = Manifest(settings.manifest_path)
+    m = open_manifest(settings)
     try:
         return m.all_docs()
     finally:

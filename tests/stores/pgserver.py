@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,14 +31,22 @@ class PostgresServer:
 
 
 @contextmanager
-def pg_run(base: Path) -> Iterator[PostgresServer]:
-    """Start PostgreSQL in ``base`` (initdb on first use, ~3 s), yield it, stop it.
+def pg_run() -> Iterator[PostgresServer]:
+    """Start PostgreSQL in a fresh directory (initdb, ~3 s), yield it, stop it and delete the directory.
 
-    Raises whatever ``pgserver`` raises when it cannot start; the fixture turns that into a skip."""
+    The directory is not under pytest's basetemp: pytest prunes old basetemps of the same user at start-up,
+    which would pull the data directory from under a server when two sessions run at once. Raises whatever
+    ``pgserver`` raises when it cannot start (its log holds initdb's output); the fixture turns that into a skip.
+    """
     import pgserver
 
-    server = pgserver.get_server(base, cleanup_mode="stop")
+    base = Path(tempfile.mkdtemp(prefix="whoknows-pg-"))
+    base.chmod(0o755)  # run as root, pgserver runs the server as its own user, who must reach the directory
     try:
-        yield PostgresServer(server.get_uri())
+        server = pgserver.get_server(base / "data", cleanup_mode="stop")
+        try:
+            yield PostgresServer(server.get_uri())
+        finally:
+            server.cleanup()
     finally:
-        server.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
