@@ -1,0 +1,59 @@
+"""Does what we would quote answer the question? Two signals for the abstention model.
+
+Retrieval signals describe the passages found; these describe the *quotes chosen from them*:
+
+- ``type_match``: the best :func:`rag.answers.types.type_match` of a chosen quote (1.0 when the question
+  expects no particular type, or asks for people: those are answered by the expert ranking);
+- ``focus``: the share of the question's focus terms (:func:`rag.answers.focus.focus_terms`) found in the
+  chosen quotes with their page titles and sections. A rare term found only in a part of the passage that
+  is not quoted does not count: it is not in the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.answers.focus import focus_coverage, focus_terms
+from rag.answers.types import AnswerType, expected_type, type_match
+from rag.generators.base import Quote
+
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)")
+
+
+@dataclass(frozen=True)
+class QuoteChecks:
+    """How well a set of quotes answers a question."""
+
+    expected: AnswerType | None
+    type_match: float
+    focus: float
+
+
+def quote_context(q: Quote) -> str:
+    """What a quote stands under: its page title and section."""
+    return f"{q.hit.chunk.title} {q.hit.chunk.section}"
+
+
+def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], float], *,
+                 people_question: bool = False) -> QuoteChecks:
+    """Answer-type match and focus coverage of ``quotes`` for ``question`` (no quotes: both 0)."""
+    kind = None if people_question else expected_type(question)
+    if not quotes:
+        return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
+    focus = focus_terms(question, idf)
+    best = max(type_match(kind, q.text, focus=focus, context=quote_context(q), is_item=is_item(q))
+               for q in quotes)
+    cov = focus_coverage(focus, [f"{quote_context(q)} {q.text}" for q in quotes])
+    return QuoteChecks(expected=kind, type_match=best, focus=cov)
+
+
+def is_item(q: Quote) -> bool:
+    """Was the quote a list item or table row in its passage (a list or steps answer by structure)?"""
+    text = q.text.lstrip()
+    if text.startswith("|"):
+        return True
+    head = text[:40]
+    return any((m := _ITEM.match(line)) is not None and m.group(1).startswith(head)
+               for line in q.hit.chunk.text.splitlines())
