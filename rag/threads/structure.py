@@ -13,10 +13,10 @@ Reply links, first that applies wins:
 Roles (``Message.role``), with the *asker* the author of the first message not written by a bot:
 
 - ``bot``: written by a bot (:data:`DEFAULT_BOTS` or the configured list); never an expert;
-- ``question``: the opener when it is chat-sized (at most :data:`POST_WORDS` words: in chat the opener is
-  the request, with or without a ``?``), and the asker's later messages that ask (contain ``?``);
-- ``post``: a longer opener (a mailing-list post, an announcement, a shared solution): its own sentences
-  are evidence credited to its author, except those that ask; replies to it still answer its author;
+- ``question``: a chat-sized opener (at most :data:`POST_WORDS` words) that asks (a ``?``, or it starts
+  like a question: "how do I", "anyone know", "is there"), and the asker's later messages with a ``?``;
+- ``post``: any other opener (a mailing-list post, an announcement, "FYI: ...", a shared solution): its own
+  sentences are evidence credited to its author, except those that ask; replies to it answer its author;
 - ``ack``: the asker confirming a reply ("thanks", "that worked", "fixed it"): evidence *for* the reply it
   answers, never an answer itself;
 - ``answer``: a message by someone else that replies to one of the asker's messages;
@@ -38,6 +38,9 @@ DEFAULT_BOTS: tuple[str, ...] = ("ubotu", "ubottu", "ubot3", "ubot5", "ubugtu", 
                                  "floodbot3", "floodbot4", "chanserv", "nickserv", "slackbot", "github",
                                  "jira", "dependabot")
 POST_WORDS = 60
+_QUESTION_START = re.compile(
+    r"^\s*(?:@?[^\s:,]{1,40}[:,]\s+)?(?:hi|hey|hello)?[\s,!]*(?:how|what|whats|why|where|when|who|which|anyone|"
+    r"any\s+idea|does|do|is|are|can|could|should|has|have|did)\b", re.IGNORECASE)
 _ADDRESS = re.compile(r"^\s*@?([^\s:,]{1,40})\s*[:,]\s+|^\s*@([^\s:,]{1,40})\s+")
 _NICK_TAIL = re.compile(r"[_|`^\-]+[a-z]*$")
 _ACK = re.compile(
@@ -45,6 +48,11 @@ _ACK = re.compile(
     r"(?:it|this)\s+(?:works|worked)(?:\s+now)?|works\s+now|worked|solved|fixed\s+it|got\s+it\s+working|perfect)\b",
     re.IGNORECASE,
 )
+
+
+def asks(text: str) -> bool:
+    """A message that asks: it has a ``?`` or opens like a question."""
+    return "?" in text or bool(_QUESTION_START.match(text))
 
 
 def is_bot(author: str, bots: Iterable[str] = DEFAULT_BOTS) -> bool:
@@ -126,7 +134,7 @@ def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: t
         return "bot"
     if m.author == asker:
         if first:
-            return "question" if len(words(m.text)) <= POST_WORDS else "post"
+            return "question" if len(words(m.text)) <= POST_WORDS and asks(m.text) else "post"
         if to is not None and to != asker and _ACK.search(m.text) and "?" not in m.text:
             return "ack"
         return "question" if "?" in m.text else "other"

@@ -80,3 +80,23 @@ def test_answer_units_never_include_the_askers_words() -> None:
     units = answer_units(out, split_units)
     assert [u.text for u in units] == ["ann: use the vault rotate job"]
     assert all(u.message.author == "bob" for u in units)
+
+
+def test_an_opener_that_informs_is_a_post_quoted_and_credited_to_its_author() -> None:
+    out = annotate(_msgs(
+        ("diego", "Our Apple distribution certificate expired yesterday. We use fastlane match to renew it."),
+        ("hannah", "diego: thanks for the heads up"),
+    ))
+    assert [m.role for m in out] == ["post", "answer"]
+    units = answer_units(out, split_units)
+    assert [u.message.author for u in units][:2] == ["diego", "diego"]
+    assert credit(out)["m0"] == 1.0
+
+
+def test_a_long_opener_is_a_post_but_its_questions_are_not_quoted() -> None:
+    long_post = ("Dear all, the RStudio builds moved to a Copr repository this week. " * 6
+                 + "Does anyone still need the old packages?")
+    out = annotate(_msgs(("inaki", long_post), ("tom", "inaki: no, thanks for moving them")))
+    assert out[0].role == "post"
+    texts = [u.text for u in answer_units(out, split_units) if u.message.author == "inaki"]
+    assert texts and not any(t.endswith("?") for t in texts)
