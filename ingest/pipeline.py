@@ -113,20 +113,6 @@ def _ingest_lock(settings: Settings) -> Iterator[None]:
         with ingest_lock(settings):
             yield
         return
-    with _ingest_lock(settings):
-        yield
-
-
-@contextmanager
-def _ingest_lock(settings: Settings) -> Iterator[None]:
-    """One ingest at a time per store: a lock file in the data dir, or a Postgres advisory lock, which
-    serialises ingests on different hosts too."""
-    if settings.store == "postgres":
-        from ingest.ledger_pg import ingest_lock
-
-        with ingest_lock(settings):
-            yield
-        return
     with _Lock(settings.data_dir / "ingest.lock"):
         yield
 
@@ -149,7 +135,6 @@ class _Run:
         self._embedder = embedder
         self.summary = IngestSummary(root=str(root))
         self.manifest = open_manifest(settings)
-        self._people_read = False
         self._people_read = False
         self.people = self._people()
         self.failures: list[Failure] = []
@@ -272,8 +257,6 @@ class _Run:
                                         written=self._written, primaries={i.source for _, i in desired.values()})
         self.summary.files = counts(self.summary.outcomes)
         self.summary.seconds = round(time.perf_counter() - t0, 3)
-        if self._people_read:
-            save_people(self.settings, self.people)  # again: a first Postgres ingest has only now made the tables
         if self._people_read:
             save_people(self.settings, self.people)  # again: a first Postgres ingest has only now made the tables
         self.manifest.close()
