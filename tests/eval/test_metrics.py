@@ -10,6 +10,7 @@ from eval.metrics import (
     AbstentionScores,
     abstention_scores,
     alias_map,
+    asker_p_at_1,
     citation_precision,
     citation_recall,
     cosine,
@@ -360,3 +361,12 @@ def test_mean_skips_none() -> None:
     assert mean(v for v in (0.25, 0.75)) == 0.5
     assert mean([None, None]) is None
     assert mean([]) is None
+
+
+def test_asker_p_at_1_flags_the_asker_credited_first() -> None:
+    assert asker_p_at_1(["jk_", "ikonia"], "jk_") == 1.0
+    assert asker_p_at_1(["ikonia", "jk_"], "jk_") == 0.0
+    assert asker_p_at_1([], "jk_") == 0.0
+    assert asker_p_at_1(["ikonia"], None) is None
+    aliases = alias_map({"Ann Lee": ["ann"]})
+    assert asker_p_at_1(["ann"], "Ann Lee", aliases=aliases) == 1.0
