@@ -62,6 +62,56 @@ def glob_to_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+# What a document whose access declaration cannot be trusted is stored with: no group, so no caller reads it.
+NO_READER: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A document's own ``access`` declaration, read: its groups, or why it was refused (then no groups)."""
+
+    groups: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def parse_declared(value: object) -> Declared:
+    """The one reading of a document's own ``access`` (front matter, thread JSON); every source uses it.
+
+    ``None`` (absent) declares nothing. A string is one group or comma-separated groups; a list (or
+    tuple) holds group names as strings. Anything else - a mapping, a number, a boolean, a nested list,
+    an empty list, a blank name - is an error, so the caller stores the document with ``NO_READER``
+    instead of silently falling back to the default (which is usually ``public``).
+    """
+    if value is None:
+        return Declared()
+    if isinstance(value, str):
+        items: list[object] = [g for g in value.split(",") if g.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        return Declared(error=f"access must be a group name or a list of group names, not {_shape(value)}")
+    if not items:
+        return Declared(error="access names no group; name the groups that may read it (or 'public')")
+    bad = [v for v in items if not isinstance(v, str) or not v.strip()]
+    if bad:
+        what = "a blank name" if isinstance(bad[0], str) else _shape(bad[0])
+        return Declared(error=f"access lists {what}; each entry must be a group name")
+    return Declared(groups=tuple(dict.fromkeys(str(v).strip() for v in items)))
+
+
+def _shape(value: object) -> str:
+    """How a refused access value looks, without quoting it in full (it may be long)."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a nested list"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
 def as_groups(value: object) -> tuple[str, ...]:
     """Groups from a list or a comma-separated string (a bare string is one group, not its letters)."""
     items = value.split(",") if isinstance(value, str) else value if isinstance(value, list | tuple) else []
@@ -135,21 +185,26 @@ def slack_memberships(folder: Path, people: PeopleDirectory) -> Memberships:
 
     ids: dict[str, set[str]] = {}
     for u in read("users.json"):
-        if not isinstance(u, dict) or "id" not in u:
+        if not isinstance(u, dict) or not isinstance(u.get("id"), str):
             continue
-        prof = u.get("profile") or {}
-        real = {people.canonical(n) for n in (prof.get("real_name"), u.get("real_name")) if n}
+        profile = u.get("profile")
+        prof: dict = profile if isinstance(profile, dict) else {}
+        real = {people.canonical(n) for n in (prof.get("real_name"), u.get("real_name")) if isinstance(n, str) and n}
         # Handles count only through the people directory: a bare 'ann' could be anyone's user name.
-        handles = {people.canonical(h) for h in (u.get("name"), prof.get("display_name")) if h}
+        handles = {people.canonical(h) for h in (u.get("name"), prof.get("display_name")) if isinstance(h, str) and h}
         handles = {h for h in handles if people.get(h) is not None}
-        email = (prof.get("email") or "").lower()
+        email = str(prof.get("email") or "").lower()
         mails = {email, people.canonical(email)} if email else set()
         ids[u["id"]] = {i for i in real | handles | mails if i}
     groups: dict[str, list[str]] = {}
-    for name in ("groups.json", "mpims.json"):
+    for name in ("groups.json", "mpims.json", "dms.json"):
         for ch in read(name):
-            if not isinstance(ch, dict) or not ch.get("name"):
+            # A DM's folder is named by its id (dms.json entries carry no name).
+            key = ch.get("name") or ch.get("id") if isinstance(ch, dict) else None
+            if not key:
                 continue
-            members = [i for uid in ch.get("members") or [] for i in sorted(ids.get(str(uid), {str(uid)}))]
-            groups[slack_group(ch["name"])] = sorted(set(members))
+            listed = ch.get("members")
+            uids = listed if isinstance(listed, list) else []
+            members = [i for uid in uids for i in sorted(ids.get(str(uid), {str(uid)}))]
+            groups[slack_group(str(key))] = sorted(set(members))
     return Memberships(groups=groups)

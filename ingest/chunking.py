@@ -30,6 +30,7 @@ class Chunker:
         pieces = self._thread_pieces(doc) if doc.messages else self._page_pieces(doc)
         chunks: list[Chunk] = []
         seen: Counter[str] = Counter()
+        content_hash = doc.content_hash  # a property hashing the whole text: once, not once per chunk
         for i, (section, text, authors, messages) in enumerate(pieces):
             key = stable_hash(doc.doc_id, section, text)
             seen[key] += 1
@@ -38,7 +39,7 @@ class Chunker:
                 doc_id=doc.doc_id, index=i, text=text, section=section, authors=authors,
                 messages=messages, title=doc.title, kind=doc.kind, source=doc.source, paths=doc.paths,
                 url=doc.url, date=doc.date, channel=doc.channel, access=doc.access,
-                doc_authors=doc.authors, content_hash=doc.content_hash,
+                doc_authors=doc.authors, content_hash=content_hash,
             ))
         return chunks
 

@@ -95,9 +95,9 @@ def _read_file(ctx: LoadContext, path: Path, failures: list[Failure]) -> list[_M
         mails = []
         before = len(failures)
         try:
-            for i, raw in enumerate(box):
+            for i, item in enumerate(box):
                 try:
-                    mails.append(_parse(ctx, raw, rel, True))
+                    mails.append(_parse(ctx, item, rel, True))
                 except Exception as exc:  # noqa: BLE001 - hostile headers raise many types; one mail fails alone
                     failures.append(Failure(f"{rel}#{i}", f"{rel}: message {i}: {type(exc).__name__}: "
                                             f"{str(exc)[:200]} - skipped"))
