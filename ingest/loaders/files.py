@@ -31,12 +31,49 @@ def split_front_matter(text: str, path: str) -> tuple[dict, str, int]:
     if not m:
         return {}, text, 0
     try:
-        front = yaml.safe_load(m.group(1)) or {}
+        front = _safe_yaml(m.group(1), path) or {}
     except yaml.YAMLError as exc:
         raise ParseError(f"{path}: front matter is not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(front, dict):
         raise ParseError(f"{path}: front matter must be a mapping of keys to values")
     return front, text[m.end():], text[: m.end()].count("\n")
+
+
+# How much longer than its own text YAML aliases may make the front matter (a "billion laughs" page
+# nests aliases of aliases: a few hundred bytes that expand to gigabytes once anything turns them into text).
+ALIAS_EXPANSION_LIMIT = 100_000
+
+
+def _safe_yaml(text: str, path: str) -> object:
+    """``yaml.safe_load``, refusing a document whose aliases would expand it past the limit above."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > len(text) + ALIAS_EXPANSION_LIMIT:
+            raise ParseError(f"{path}: front matter YAML aliases expand it to about {size:,} characters "
+                             f"(limit: {ALIAS_EXPANSION_LIMIT:,} more than its text) - write the values out")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Characters ``node`` stands for with every alias written out, counted without writing them out."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 0  # a recursive alias (an anchor used inside itself) adds nothing more
+    if isinstance(node, yaml.ScalarNode):
+        size = len(str(node.value))
+    elif isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(n, memo) for n in node.value)
+    else:
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[key] = size
+    return size
 
 
 def _as_list(value: object) -> list[str]:
@@ -73,7 +110,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         blame = ctx.git.blame(file) if authors else []
         line_authors = [ctx.people.canonical(a) for a in blame[body_line_offset:]]
     date = date or _iso(side.get("date")) or git_date
-    access = ctx.access_for(rel, declared=_as_list(front.get("access")))
+    access = ctx.access_for(rel, declared=front.get("access"))
     return Document(
         doc_id=stable_hash(rel),
         source=rel,

@@ -40,6 +40,11 @@ def _read_json(ctx: LoadContext, path: Path) -> object:
         raise ParseError(f"{rel}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
 
 
+def _obj(value: object) -> dict:
+    """``value`` when it is a JSON object, else an empty one: a malformed field reads as an absent one."""
+    return value if isinstance(value, dict) else {}
+
+
 class _Resolver:
     def __init__(self, ctx: LoadContext, users: list) -> None:
         self.ctx = ctx
@@ -47,7 +52,7 @@ class _Resolver:
         for u in users:
             if not isinstance(u, dict) or not isinstance(u.get("id"), str):
                 continue  # a malformed entry is one unknown user, not a failed export
-            prof = u.get("profile") if isinstance(u.get("profile"), dict) else {}
+            prof = _obj(u.get("profile"))
             raw = prof.get("real_name") or u.get("real_name") or prof.get("email") or u.get("name") or u["id"]
             if isinstance(prof.get("email"), str) and prof["email"]:
                 hit = ctx.people.canonical(prof["email"])
