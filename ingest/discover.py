@@ -35,7 +35,7 @@ class Unit:
     """Files read together by one loader. ``key`` is stable across runs."""
 
     key: str
-    kind: str  # "markdown" | "unstructured" | "office" | "thread-json" | "jsonl" | "whatsapp" | "slack" | "email"
+    kind: str  # a loader in ingest.loaders.registry, or "slack" | "email" (read by the pipeline)
     files: list[Path] = field(default_factory=list)
     root_path: Path | None = None
     aliases: dict[str, list[str]] = field(default_factory=dict)  # source -> other paths reaching the same file
@@ -89,6 +89,7 @@ class _Walker:
         self.entries: list[_Entry] = []
         self.slack: list[tuple[str, Path, list[_Entry]]] = []
         self._insides: list[tuple[Path, str]] = [(self.root, "")]  # real folders that count as the corpus
+        self.vaults: set[str] = set()  # folders holding .obsidian/
 
     def skip(self, rel: str, why: str) -> None:
         self.found.skipped.append((rel, why))
@@ -124,6 +125,8 @@ class _Walker:
             self.skip(rel, "symlink to outside the corpus folder - not followed")
             return
         isdir = stat.S_ISDIR(st.st_mode)
+        if name == ".obsidian" and isdir:  # an Obsidian vault: its notes read as Obsidian Markdown
+            self.vaults.add(rel.rpartition("/")[0])
         if name.startswith("."):
             self.skip(rel + ("/" if isdir else ""), "hidden folder - not read" if isdir else "hidden file")
             return
@@ -260,7 +263,14 @@ def _classify(w: _Walker, e: _Entry, email: Unit, aliases: list[str]) -> None:
             return
         kind = "whatsapp" if sniffed == "whatsapp" else "unstructured"
     elif ext in MARKDOWN:
-        kind = "markdown"
+        kind = "obsidian" if any(v == "" or e.rel.startswith(v + "/") for v in w.vaults) else "markdown"
+    elif ext == ".xml":
+        try:
+            with open(e.path, "rb") as f:
+                kind = "mediawiki" if b"<mediawiki" in f.read(4096) else None
+        except OSError as exc:
+            w.found.failed.append((e.rel, f"cannot read ({exc.strerror})"))
+            return
     elif ext in UNSTRUCTURED:
         kind = "unstructured"
     elif ext in OFFICE:
@@ -306,4 +316,8 @@ def _open_archive(w: _Walker, e: _Entry) -> None:
     w.mount(real, e.rel)
     w.skip(e.rel, f"archive - read as the folder it contains (its files are listed as {e.rel}/...)")
     w.found.skipped += [(f"{e.rel}/{m}", why) for m, why in outcome.left_out]
-    w.folder(real, e.rel, frozenset({real}), None)
+    if is_slack_export(real):  # the usual Slack export zip: channels.json at its top
+        w.slack.append((e.rel, real, []))
+        w.folder(real, e.rel, frozenset({real}), w.slack[-1][2])
+    else:
+        w.folder(real, e.rel, frozenset({real}), None)

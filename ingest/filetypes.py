@@ -76,3 +76,11 @@ def sniff_text(head: bytes) -> str | None:
     if "from" in names and len(names & {"date", "subject", "message-id", "to", "newsgroups"}) >= 2 and not bad:
         return "email"
     return None
+
+
+_NOTION_ID = re.compile(r"\s+[0-9a-f]{32}$")
+
+
+def page_title(stem: str) -> str:
+    """A file name as a page title: Notion's 32-hex id suffix dropped, dashes and underscores as spaces."""
+    return _NOTION_ID.sub("", stem).replace("_", " ").strip()

@@ -10,6 +10,7 @@ import yaml
 
 from ingest.authors import bylines
 from ingest.context import LoadContext, decode_text, detect_kind, printable
+from ingest.loaders.confluence import confluence_page
 from ingest.loaders.docmeta import docx_core, pdf_info
 from rag.errors import ParseError
 from rag.types import Document, stable_hash
@@ -212,6 +213,9 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
             inline = [a for c in _meta_authors(raw) for a in re.split(r",| and ", c)]
             tm = _HTML_TITLE.search(raw)
             title = tm.group(1).strip() if tm else ""
+            conf = confluence_page(raw)  # a Confluence export page: its byline and date, only its content
+            if conf is not None:
+                raw, title, inline, meta_date = conf.html, conf.title, list(conf.authors), conf.date
             elements = partition_html(text=raw)
             fmt = "html"
         elif ext == ".docx":

@@ -11,7 +11,8 @@ import re
 import zipfile
 from pathlib import Path
 
-from ingest.context import LoadContext, decode_text
+from ingest.context import LoadContext, decode_text, printable
+from ingest.filetypes import page_title
 from ingest.loaders.docmeta import day, split_names
 from ingest.loaders.files import _configure_unstructured, _elements_to_markdown, build_document
 from ingest.loaders.threads import thread_document
@@ -144,7 +145,7 @@ def load_office(ctx: LoadContext, file: Path) -> Document:
     except Exception as exc:
         raise ParseError(f"{rel}: cannot parse {ext} ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if tables:
-        first_title, body = "", _tables_to_markdown(elements)
+        first_title, body = page_title(printable(file.stem)), _tables_to_markdown(elements)
     else:
         first_title, body = _elements_to_markdown(elements)
     if not body.strip():
