@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from rag.abstain import AbstainModel, Signals
-from rag.answers.checks import check_quotes
 from rag.access import can_read
+from rag.answers.checks import check_quotes
 from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.embeddings import make_embedder
@@ -91,6 +91,9 @@ class QueryEngine:
         self.generator = make_generator(settings, idf=self.bm25.idf)
         # The quotes an extractive answer would use feed the abstention signals, whatever the generator.
         self._selector = ExtractiveGenerator(self.bm25.idf)
+        for gen in (self._selector, self.generator):
+            if isinstance(gen, ExtractiveGenerator):
+                gen.doc_chunks = self._thread_chunks
         self.people = load_people(settings)
         model = AbstainModel.load()
         if settings.abstain_threshold is not None:

@@ -141,7 +141,7 @@ QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
         r"kubectl|terraform|git|generate|store|put|move|send|contact|visit|navigate|choose|fill|book|"
         r"escalate|announce|verify|test|tick|press|connect|join|invite|grant|revoke|export|import|"
         r"replace|reload|redeploy|re-run|rerun|upgrade|downgrade|backup|restore|snapshot)\s"
-        r"|\b(?:first|then|next|finally|afterwards|after\s+that|once|step\s+\d+)\b|`[^`]+`", _I),
+        r"|(?:^|[,;:]\s*|\.\s+)(?:first|then|next|finally|afterwards|after\s+that)\b|\bstep\s+\d+\b|```", _I),
     AnswerType.LIST: re.compile(
         r"[\w`'-]+(?:\s[\w`'-]+){0,3},\s[\w`'-]+(?:\s[\w`'-]+){0,3},?\s(?:and|or)\s[\w`'-]+"
         r"|\(\s?(?:1|a|i)\s?\).*\(\s?(?:2|b|ii)\s?\)|:\s*\S+(?:\s\S+){0,4},\s\S+", _I),

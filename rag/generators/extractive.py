@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rag.answers.quotes import shape_all, type_bonus
 from rag.evidence import candidate_quotes, query_terms
 from rag.generators.base import Draft, Quote
 from rag.text import stem, words
 from rag.threads.answer import opener
-from rag.types import Hit
+from rag.types import Chunk, Hit
 
 
 class ExtractiveGenerator:
@@ -19,11 +20,17 @@ class ExtractiveGenerator:
 
     def __init__(self, idf: Callable[[str], float], *, max_thread_replies: int = 8) -> None:
         self._idf = idf
+        # Every chunk of a document, when the caller can fetch them: a table cut by the chunker finds its
+        # header, an announcing sentence the sections after it (rag.answers.quotes).
+        self.doc_chunks: Callable[[str], list[Chunk]] | None = None
         self.max_thread_replies = max_thread_replies
 
     def select(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> list[Quote]:
         """The quotes worth showing, in reading order (documents by rank, each as written)."""
-        quotes = sorted(candidate_quotes(question, hits, self._idf), key=lambda q: -q.score)
+        # Page quotes holding the expected answer type score higher; pages' lists, tables and announcing
+        # sentences are then quoted with what they need around them (rag.answers.quotes).
+        quotes = sorted(type_bonus(question, candidate_quotes(question, hits, self._idf), self._idf),
+                        key=lambda q: -q.score)
         terms = set(query_terms(question))
         chosen: list[Quote] = []
         per_chunk: dict[str, int] = {}
@@ -44,7 +51,11 @@ class ExtractiveGenerator:
             chosen.append(q)
             seen_words.append(ws)
             per_chunk[cid] = per_chunk.get(cid, 0) + 1
-        chosen = self._with_lead_thread(chosen, quotes)
+        known = [h.chunk for h in hits]
+        if self.doc_chunks is not None:
+            known += [c for d in dict.fromkeys(q.hit.chunk.doc_id for q in chosen if q.message is None)
+                      for c in self.doc_chunks(d)]
+        chosen = self._with_lead_thread(shape_all(question, chosen, known), quotes)
         # Reading order: documents by their best rank; within a document, as written (chunk, then position).
         doc_rank: dict[str, int] = {}
         for i, h in enumerate(hits):

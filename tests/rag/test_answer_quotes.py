@@ -1,0 +1,114 @@
+"""Quote shapes for pages and the quote checks behind abstention (rag.answers.quotes, rag.answers.checks)."""
+
+from __future__ import annotations
+
+from rag.answers.checks import check_quotes
+from rag.answers.quotes import blocks, shape, shape_all
+from rag.generators.base import Quote
+from rag.generators.extractive import ExtractiveGenerator
+from rag.types import Chunk, Hit
+
+STEPS = """## Rotating a static secret
+
+Rotation is done by the owning team.
+
+1. Create the new value at the provider. Keep the old one valid.
+2. Write it to Vault:
+   ```bash
+   vault kv patch secret/kestrel/prod/notify-svc twilio_auth_token=<new>
+   ```
+3. Restart the service with `kubectl rollout restart`.
+4. Revoke the old value at the provider.
+
+Ask in #security if unsure."""
+
+TABLE_TOP = """## Actions
+
+| # | Action | Owner | Ticket |
+|---|---|---|---|
+| 1 | Shorten the escalation to 10 minutes | Oliver Grant | SRE-301 |
+| 2 | Add DND checks to the on-call checklist | Fatima Zahra | SRE-302 |"""
+
+TABLE_REST = """| 5 | `notify-svc` reloads the Twilio token when the Vault file changes | Tomasz Wilk | PLAT-702 |
+| 6 | Rotation reminders as Jira tickets | Mei Lin Chen | SEC-219 |"""
+
+
+def _chunk(text: str, *, index: int = 0, doc: str = "d1", section: str = "", title: str = "Vault") -> Chunk:
+    return Chunk(chunk_id=f"{doc}-{index}", doc_id=doc, index=index, text=text, section=section, title=title,
+                 kind="wiki", source=f"wiki/{doc}.md")
+
+
+def _quote(chunk: Chunk, text: str) -> Quote:
+    return Quote(hit=Hit(chunk=chunk, score=1.0), text=text, authors=("A",))
+
+
+def test_blocks_keep_a_numbered_list_with_its_code_as_one_block() -> None:
+    kinds = [(b.kind, len(b.lines)) for b in blocks(STEPS)]
+    assert kinds == [("para", 1), ("list", 4), ("para", 1)]
+    assert "vault kv patch" in blocks(STEPS)[1].lines[1]
+
+
+def test_a_steps_question_gets_the_whole_list_in_order() -> None:
+    chunk = _chunk(STEPS)
+    restart = "Restart the service with `kubectl rollout restart`."
+    shaped = shape("How do I rotate the Twilio token?", _quote(chunk, restart))
+    lines = shaped.text.splitlines()
+    assert lines[0].startswith("1. Create the new value")
+    assert [ln[:2] for ln in lines if ln[:1].isdigit()] == ["1.", "2.", "3.", "4."]
+    assert "vault kv patch" in shaped.text
+    # a question that asks for no list keeps the single sentence
+    why = shape("Why do we restart the service?", _quote(chunk, "Restart the service with `kubectl rollout restart`."))
+    assert why.text == "Restart the service with `kubectl rollout restart`."
+
+
+def test_a_table_row_comes_with_its_header_even_when_the_chunker_cut_the_table() -> None:
+    top, rest = _chunk(TABLE_TOP, index=3, section="Actions"), _chunk(TABLE_REST, index=4, section="Actions")
+    row = "| 2 | Add DND checks to the on-call checklist | Fatima Zahra | SRE-302 |"
+    assert shape("Who adds the DND checks?", _quote(top, row)).text == "| # | Action | Owner | Ticket |\n" + row
+    cut_row = TABLE_REST.splitlines()[0]
+    shaped = shape("Who makes notify-svc reload the token?", _quote(rest, cut_row), [top, rest])
+    assert shaped.text.splitlines() == ["| # | Action | Owner | Ticket |", cut_row]
+    assert shape("Who makes notify-svc reload the token?", _quote(rest, cut_row)).text == cut_row  # no header known
+
+
+def test_an_announcing_sentence_pulls_in_what_follows() -> None:
+    intro = _chunk("# Incident severity levels\n\nWe use three severities. Pick the higher one.", title="Severity")
+    sections = [_chunk(f"## SEV{i}: {name}\n\n{desc}. More text here.", index=i, section=f"SEV{i}: {name}",
+                       title="Severity")
+                for i, (name, desc) in enumerate([("critical", "Customer-facing outage"), ("major", "Degraded"),
+                                                  ("minor", "Internal only"), ("x", "Not a level")], start=1)]
+    shaped = shape("What are the incident severity levels?", _quote(intro, "We use three severities."),
+                   [intro, *sections])
+    assert shaped.text.splitlines() == ["We use three severities.", "SEV1: critical: Customer-facing outage.",
+                                        "SEV2: major: Degraded.", "SEV3: minor: Internal only."]
+    inline = _chunk("The checklist is as follows:\n\n- Page the IC\n- Open a channel")
+    assert shape("What happens first?", _quote(inline, "The checklist is as follows:")).text.endswith(
+        "- Page the IC\n- Open a channel")
+
+
+def test_two_quotes_of_one_list_become_one() -> None:
+    chunk = _chunk(STEPS)
+    out = shape_all("How do I rotate a secret?", [_quote(chunk, "Revoke the old value at the provider."),
+                                                  _quote(chunk, "Restart the service with `kubectl rollout restart`.")])
+    assert len(out) == 1 and out[0].text.startswith("1. Create")
+
+
+def test_generator_quotes_the_steps_whole() -> None:
+    hits = [Hit(chunk=_chunk(STEPS, section="Rotating a static secret"), score=1.0)]
+    text = ExtractiveGenerator(lambda _t: 1.0).generate("How do I rotate a static secret in Vault?", hits).text
+    assert text.index("1. Create") < text.index("2. Write") < text.index("3. Restart") < text.index("4. Revoke")
+
+
+def test_a_rare_term_only_in_an_unquoted_part_does_not_count_as_covered() -> None:
+    chunk = _chunk("Tokens are rotated every 90 days by the owning team. The Mapbox key is stored elsewhere.",
+                   title="Secrets")
+    quoted = _quote(chunk, "Tokens are rotated every 90 days by the owning team.")
+    idf = {"mapbox": 6.0, "token": 1.0, "rotat": 1.0}.get
+    checks = check_quotes("How often is the Mapbox token rotated?", [quoted], lambda t: idf(t) or 0.5)
+    assert checks.focus == 0.5  # focus: mapbox, token; "mapbox" is in the passage, not in the quote
+    both = check_quotes("How often is the Mapbox token rotated?", [quoted, _quote(chunk, "The Mapbox key is "
+                                                                                   "stored elsewhere.")],
+                        lambda t: idf(t) or 0.5)
+    assert both.focus == 1.0
+    assert checks.type_match == 1.0  # '90 days' near 'rotated'
+    assert check_quotes("How often is the Mapbox token rotated?", [], lambda t: 1.0).focus == 0.0
