@@ -31,11 +31,17 @@ def llama_embedding(embedder: Embedder) -> Any:
 
 
 def llama_index_dense(engine: QueryEngine, *, top_k: int = 10) -> Any:
-    """A default llama-index retriever over our collection (top_k raised from 2 so recall@10 is defined)."""
+    """A default llama-index retriever over our collection (top_k raised from 2 so recall@10 is defined).
+
+    None for a store that is not Chroma (the baseline is llama-index's Chroma adapter; it then ranks nothing)."""
+    from rag.stores.chroma import ChromaStore
+
+    if not isinstance(engine.store, ChromaStore):
+        return None
     from llama_index.core import VectorStoreIndex
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    store = ChromaVectorStore(chroma_collection=engine.store.collection)  # type: ignore[union-attr]
+    store = ChromaVectorStore(chroma_collection=engine.store.collection)
     index = VectorStoreIndex.from_vector_store(store, embed_model=llama_embedding(engine.embedder))
     return index.as_retriever(similarity_top_k=top_k)
 
@@ -43,6 +49,9 @@ def llama_index_dense(engine: QueryEngine, *, top_k: int = 10) -> Any:
 def llama_index_doc_ranking(retriever: Any, question: str) -> list[tuple[str, ...]]:
     """Distinct documents (as their source paths) in the order the llama-index retriever returns them."""
     import json
+
+    if retriever is None:
+        return []
 
     out: list[tuple[str, ...]] = []
     seen: set[str] = set()

@@ -13,8 +13,12 @@ def eval_settings(corpus: Path, base: Settings, cache_dir: Path | None = None) -
     """Settings whose data dir is this corpus's evaluation store (under ``cache_dir``)."""
     root = cache_dir or Path.home() / ".cache" / "whoknows" / "eval"
     key = stable_hash(str(corpus.resolve()), base.embedder, str(base.chunk_tokens), length=12)
+    name = f"{corpus.resolve().name}-{key}"
     # Evaluation questions are not real users' questions: keep them out of the gap report's log.
-    return base.model_copy(update={"data_dir": root / f"{corpus.resolve().name}-{key}", "query_log": "off"})
+    update: dict[str, object] = {"data_dir": root / name, "query_log": "off"}
+    if base.store == "postgres":  # one collection (schema) per corpus in the database, like one dir per corpus
+        update.update(data_dir=root / f"{name}-pg", collection=f"eval-{name}")
+    return base.model_copy(update=update)
 
 
 def build_store(corpus: Path, settings: Settings) -> IngestSummary:
