@@ -110,8 +110,11 @@ class PgLexical:
         return [(Chunk.model_validate(doc), float(score)) for doc, score in rows if score > 0]
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency of a (stemmed) term; unknown terms get the maximum."""
-        n, _ = self._fresh()
+        """Inverse document frequency of a (stemmed) term; unknown terms get the maximum.
+
+        Uses the statistics as of the last search, as the in-memory index does (answering asks for many terms
+        per question: no revision round-trip each time; the search's own terms are already cached)."""
+        n, _ = self._fresh() if self._rev is None else self._stats
         n = max(n, 1)
         lexemes = self._lexemes(term) if self.text_search != OURS else [encode_token(term)]
         if not lexemes:
