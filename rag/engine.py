@@ -13,6 +13,7 @@ from pathlib import Path
 from rag.abstain import AbstainModel, Signals
 from rag.access import can_read
 from rag.answers.checks import check_quotes
+from rag.answers.parts import uncovered_parts
 from rag.bm25 import BM25Index
 from rag.config import Settings
 from rag.embeddings import make_embedder
@@ -142,11 +143,18 @@ class QueryEngine:
             # Whom to ask: people who have left are still shown, but after those who can answer.
             experts = sorted(experts, key=lambda e: e.active is False)
             text = _people_first(experts) + " " + text
+        # A two-part question with one part answered says which part is not (rag.answers.parts).
+        uncovered = [] if abstained or who else uncovered_parts(question, draft.quotes, self.bm25.idf)
+        if uncovered:
+            text += " " + " ".join(f'The knowledge base does not cover this part: "{p}"' for p in uncovered)
         answer = Answer(question=question, answer=text, abstained=abstained, confidence=round(confidence, 4),
                         citations=tuple(citations), experts=tuple(experts),
                         latency_ms=round((time.perf_counter() - t0) * 1000, 1),
                         question_kind="who-knows" if who else "question", question_id=uuid.uuid4().hex)
         self._log(answer, asker=asker, asked_at=asked_at)
+        for part in uncovered:  # logged as an unanswered question of its own: it belongs in the gap report
+            self._log(Answer(question=part, answer=NO_ANSWER, abstained=True, confidence=0.0,
+                             question_id=uuid.uuid4().hex), asker=asker, asked_at=asked_at)
         return answer
 
     def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:

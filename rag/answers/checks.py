@@ -31,21 +31,24 @@ class QuoteChecks:
     focus: float
 
 
-def quote_context(q: Quote) -> str:
-    """What a quote stands under: its page title and section."""
-    return f"{q.hit.chunk.title} {q.hit.chunk.section}"
+def quote_context(q: Quote, *, title: bool = True) -> str:
+    """What a quote stands under: its page title (unless ``title`` is False) and section."""
+    return f"{q.hit.chunk.title} {q.hit.chunk.section}" if title else q.hit.chunk.section
 
 
 def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], float], *,
-                 people_question: bool = False) -> QuoteChecks:
-    """Answer-type match and focus coverage of ``quotes`` for ``question`` (no quotes: both 0)."""
+                 people_question: bool = False, title: bool = True) -> QuoteChecks:
+    """Answer-type match and focus coverage of ``quotes`` for ``question`` (no quotes: both 0).
+
+    ``title=False`` leaves page titles out of the quotes' context: a part of a question is not answered
+    by a quote that merely stands on a page whose title names it."""
     kind = None if people_question else expected_type(question)
     if not quotes:
         return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
     focus = focus_terms(question, idf)
-    best = max(type_match(kind, q.text, focus=focus, context=quote_context(q), is_item=is_item(q))
+    best = max(type_match(kind, q.text, focus=focus, context=quote_context(q, title=title), is_item=is_item(q))
                for q in quotes)
-    cov = focus_coverage(focus, [f"{quote_context(q)} {q.text}" for q in quotes])
+    cov = focus_coverage(focus, [f"{quote_context(q, title=title)} {q.text}" for q in quotes])
     return QuoteChecks(expected=kind, type_match=best, focus=cov)
 
 

@@ -57,7 +57,8 @@ def blocks(text: str) -> list[Block]:
     after an item that is not itself an item continues that item, and a code fence inside a list stays
     with its item (the commands of a step are part of the step)."""
     out: list[Block] = []
-    kind, lines = "", []
+    kind = ""
+    lines: list[str] = []
     fence = prev_blank = False
 
     def close() -> None:

@@ -144,7 +144,10 @@ QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
         r"|(?:^|[,;:]\s*|\.\s+)(?:first|then|next|finally|afterwards|after\s+that)\b|\bstep\s+\d+\b|```", _I),
     AnswerType.LIST: re.compile(
         r"[\w`'-]+(?:\s[\w`'-]+){0,3},\s[\w`'-]+(?:\s[\w`'-]+){0,3},?\s(?:and|or)\s[\w`'-]+"
-        r"|\(\s?(?:1|a|i)\s?\).*\(\s?(?:2|b|ii)\s?\)|:\s*\S+(?:\s\S+){0,4},\s\S+", _I),
+        r"|\(\s?(?:1|a|i)\s?\).*\(\s?(?:2|b|ii)\s?\)|:\s*\S+(?:\s\S+){0,4},\s\S+"
+        # a sentence announcing a list: "We use three severities.", "The checks are as follows:"
+        r"|\b(?:we|there|you)\s+(?:use|have|are|need)\s+(?:\w+\s+)?(?:two|three|four|five|six|seven|eight|nine|"
+        r"ten|\d+)\s+[\w-]+s\b|\bas\s+follows\b|:\s*$", _I),
 }
 
 _STRUCTURAL = {AnswerType.LIST, AnswerType.STEPS}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from rag.answers.parts import part_covered, question_parts
 from rag.answers.quotes import shape_all, type_bonus
 from rag.evidence import candidate_quotes, query_terms
 from rag.generators.base import Draft, Quote
@@ -27,10 +28,35 @@ class ExtractiveGenerator:
 
     def select(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> list[Quote]:
         """The quotes worth showing, in reading order (documents by rank, each as written)."""
-        # Page quotes holding the expected answer type score higher; pages' lists, tables and announcing
-        # sentences are then quoted with what they need around them (rag.answers.quotes).
-        quotes = sorted(type_bonus(question, candidate_quotes(question, hits, self._idf), self._idf),
-                        key=lambda q: -q.score)
+        quotes = self._ranked(question, hits)
+        chosen = self._pick(question, quotes, max_sentences)
+        parts = question_parts(question)
+        if len(parts) == 2 and chosen and chosen[0].message is None:
+            # A two-part question: a part the quotes leave open gets up to two quotes of its own.
+            for part in parts:
+                if not part_covered(part, chosen, self._idf):
+                    have = {(q.hit.chunk.chunk_id, q.position) for q in chosen}
+                    chosen += [q for q in self._pick(part, self._ranked(part, hits), 2)
+                               if (q.hit.chunk.chunk_id, q.position) not in have]
+        known = [h.chunk for h in hits]
+        if self.doc_chunks is not None:
+            known += [c for d in dict.fromkeys(q.hit.chunk.doc_id for q in chosen if q.message is None)
+                      for c in self.doc_chunks(d)]
+        chosen = self._with_lead_thread(shape_all(question, chosen, known), quotes)
+        # Reading order: documents by their best rank; within a document, as written (chunk, then position).
+        doc_rank: dict[str, int] = {}
+        for i, h in enumerate(hits):
+            doc_rank.setdefault(h.chunk.doc_id, i)
+        return sorted(chosen, key=lambda q: (doc_rank[q.hit.chunk.doc_id], q.hit.chunk.index, q.position))
+
+    def _ranked(self, question: str, hits: list[Hit]) -> list[Quote]:
+        """Candidate quotes, best first; page quotes holding the expected answer type score higher, and are
+        later quoted with what they need around them (rag.answers.quotes)."""
+        return sorted(type_bonus(question, candidate_quotes(question, hits, self._idf), self._idf),
+                      key=lambda q: -q.score)
+
+    def _pick(self, question: str, quotes: list[Quote], max_sentences: int) -> list[Quote]:
+        """The best quotes that touch the question, at most two per chunk, no near-duplicates."""
         terms = set(query_terms(question))
         chosen: list[Quote] = []
         per_chunk: dict[str, int] = {}
@@ -51,16 +77,7 @@ class ExtractiveGenerator:
             chosen.append(q)
             seen_words.append(ws)
             per_chunk[cid] = per_chunk.get(cid, 0) + 1
-        known = [h.chunk for h in hits]
-        if self.doc_chunks is not None:
-            known += [c for d in dict.fromkeys(q.hit.chunk.doc_id for q in chosen if q.message is None)
-                      for c in self.doc_chunks(d)]
-        chosen = self._with_lead_thread(shape_all(question, chosen, known), quotes)
-        # Reading order: documents by their best rank; within a document, as written (chunk, then position).
-        doc_rank: dict[str, int] = {}
-        for i, h in enumerate(hits):
-            doc_rank.setdefault(h.chunk.doc_id, i)
-        return sorted(chosen, key=lambda q: (doc_rank[q.hit.chunk.doc_id], q.hit.chunk.index, q.position))
+        return chosen
 
     def _with_lead_thread(self, chosen: list[Quote], quotes: list[Quote]) -> list[Quote]:
         """When the best quote is a reply in a thread, the answer is that thread's replies to the asker.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rag.answers.checks import check_quotes
+from rag.answers.parts import uncovered_parts
 from rag.answers.quotes import blocks, shape, shape_all
 from rag.generators.base import Quote
 from rag.generators.extractive import ExtractiveGenerator
@@ -112,3 +113,19 @@ def test_a_rare_term_only_in_an_unquoted_part_does_not_count_as_covered() -> Non
     assert both.focus == 1.0
     assert checks.type_match == 1.0  # '90 days' near 'rotated'
     assert check_quotes("How often is the Mapbox token rotated?", [], lambda t: 1.0).focus == 0.0
+
+
+def test_a_two_part_question_with_one_part_covered_names_the_other() -> None:
+    levels = _chunk("We use three severities: SEV1, SEV2 and SEV3.", title="Incident severity levels",
+                    section="Severity levels")
+    quotes = [_quote(levels, "We use three severities: SEV1, SEV2 and SEV3.")]
+    idf = lambda _t: 1.0  # noqa: E731 - a flat IDF: focus is then every content term in order
+    question = "What are the incident severity levels and which Kafka topics does the pipeline publish to?"
+    assert uncovered_parts(question, quotes, idf) == ["Which Kafka topics does the pipeline publish to?"]
+    both = "What are the incident severity levels and who decides the severity?"
+    decides = _chunk("The incident commander decides the severity.", index=1, section="Roles")
+    assert uncovered_parts(both, [*quotes, _quote(decides, "The incident commander decides the severity.")],
+                           idf) == []
+    # neither part covered: the whole question is unanswered, not a part of it
+    assert uncovered_parts("Which Kafka topics exist and who owns Kafka?", quotes, idf) == []
+    assert uncovered_parts("What are the incident severity levels?", [], idf) == []
