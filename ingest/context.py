@@ -47,6 +47,18 @@ class LoadContext:
     problems: list[Failure] = field(default_factory=list)
     # Unpacked archives (real folder -> the archive's path in the corpus), see ingest.archives.
     mounts: dict[Path, str] = field(default_factory=dict)
+    # Paths discovery refused (FIFOs, links out of the root, over the size cap): loaders that walk a folder
+    # themselves (a Slack export) leave them alone.
+    refused: set[Path] = field(default_factory=set)
+    # Git repositories inside the corpus (their real folder -> history): their files' authors come from them.
+    nested_git: dict[Path, GitHistory] = field(default_factory=dict)
+
+    def git_for(self, file: Path) -> GitHistory | None:
+        """The history that knows ``file``: the innermost git repository inside the corpus holding it, else the
+        corpus's own."""
+        real = file.resolve()
+        inner = [base for base in self.nested_git if base in real.parents]
+        return self.nested_git[max(inner, key=lambda b: len(b.parts))] if inner else self.git
 
     def access_for(self, source: str, *, declared: object = None, from_source: Sequence[str] = ()
                    ) -> tuple[str, ...]:

@@ -64,6 +64,8 @@ class Discovery:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, the path it is a second name of)
     mounts: dict[Path, str] = field(default_factory=dict)  # unpacked archive folder -> its path in the corpus
     unit_files: dict[str, list[str]] = field(default_factory=dict)  # unit key -> the paths of its files
+    refused: set[Path] = field(default_factory=set)  # skipped paths inside Slack exports (not to be read)
+    repos: list[Path] = field(default_factory=list)  # git work trees inside the root (not the root's own)
 
     def files(self) -> set[str]:
         """Every path accounted for (a skipped hidden folder counts as one entry, 'name/')."""
@@ -112,6 +114,12 @@ class _Walker:
             self.entry(path / name, f"{prefix}/{printable(name)}" if prefix else printable(name), ancestors, slack)
 
     def entry(self, p: Path, rel: str, ancestors: frozenset[Path], slack: list[_Entry] | None) -> None:
+        before = len(self.found.skipped)
+        self._entry(p, rel, ancestors, slack)
+        if slack is not None and any(s in (rel, rel + "/") for s, _ in self.found.skipped[before:]):
+            self.found.refused.add(p)  # a Slack export's loader walks its folder itself: it must not read this
+
+    def _entry(self, p: Path, rel: str, ancestors: frozenset[Path], slack: list[_Entry] | None) -> None:
         name = p.name
         link = os.path.islink(p)
         try:
@@ -127,6 +135,8 @@ class _Walker:
         isdir = stat.S_ISDIR(st.st_mode)
         if name == ".obsidian" and isdir:  # an Obsidian vault: its notes read as Obsidian Markdown
             self.vaults.add(rel.rpartition("/")[0])
+        if name == ".git" and "/" in rel and self.root in real.parents:  # a repository inside the corpus
+            self.found.repos.append(real.parent)
         if name.startswith("."):
             self.skip(rel + ("/" if isdir else ""), "hidden folder - not read" if isdir else "hidden file")
             return

@@ -207,12 +207,16 @@ class _Run:
                          unpack_dir=self.settings.data_dir / "unpacked" / stable_hash(rootkey))
         units = found.units
         self.ctx.mounts.update(found.mounts)
+        self.ctx.refused.update(found.refused)
+        for repo in found.repos:
+            self.ctx.nested_git[repo] = GitHistory(repo, bulk_files=self.settings.git_bulk_commit_files)
+        heads = "".join(g.head for g in self.ctx.nested_git.values())  # a new commit there may change authors
         self.failures += [Failure(p, why) for p, why in found.failed]
         self._save_memberships(units)
         known_units = self.manifest.units(rootkey)
         known_docs = self.manifest.docs(rootkey)
         by_source = {p: d for d in known_docs.values() for p in d.paths}
-        sigs = {u.key: u.signature(self.context_sig + self.version_salt) for u in units}
+        sigs = {u.key: u.signature(self.context_sig + heads + self.version_salt) for u in units}
         loaded: dict[str, list[Document]] = {}
         unit_failed: set[str] = set()
         kept: dict[str, list[DocRecord]] = {}  # unchanged units -> their records

@@ -106,9 +106,10 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
     if not authors:
         authors = _as_list(side.get("authors"))
     git_date = None
-    if not authors and ctx.git is not None and ctx.git.available:
-        authors, git_date = ctx.git.authors(file, canonical=ctx.people.canonical)
-        blame = ctx.git.blame(file) if authors else []
+    git = ctx.git_for(file)
+    if not authors and git is not None and git.available:
+        authors, git_date = git.authors(file, canonical=ctx.people.canonical)
+        blame = git.blame(file) if authors else []
         line_authors = [ctx.people.canonical(a) for a in blame[body_line_offset:]]
     date = date or _iso(side.get("date")) or git_date
     access = ctx.access_for(rel, declared=front.get("access"))

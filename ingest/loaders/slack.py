@@ -142,7 +142,7 @@ def load_slack_export(ctx: LoadContext, folder: Path) -> LoadResult:
     result = LoadResult()
     meta = _read_meta(ctx, folder, result)
     resolver = _Resolver(ctx, meta.users)
-    for chan_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
+    for chan_dir in sorted(p for p in folder.iterdir() if p.is_dir() and p not in ctx.refused):
         access = channel_access(ctx, chan_dir, meta, result)
         _load_channel(ctx, chan_dir, resolver, access, result)
     return result
@@ -179,7 +179,7 @@ def _load_channel(ctx: LoadContext, chan_dir: Path, resolver: _Resolver, access:
                   result: LoadResult) -> None:
     threads: dict[str, list[tuple[str, dict]]] = defaultdict(list)  # thread_ts -> [(day file rel, msg)]
     loose: dict[str, list[dict]] = defaultdict(list)  # day file rel -> messages without a thread
-    for day in sorted(f for f in chan_dir.iterdir() if f.is_file() and f.suffix == ".json"):
+    for day in sorted(f for f in chan_dir.iterdir() if f.suffix == ".json" and f not in ctx.refused and f.is_file()):
         try:
             rel = ctx.rel(day)
             data = _read_json(ctx, day)

@@ -150,3 +150,50 @@ def test_cli_exits_0_when_files_were_only_skipped_and_lists_them(corpus, tmp_pat
     assert report["failed"] == []
     assert {s["path"] for s in report["skipped"]} == {"logo.png", "style.css"}
     assert report["files"] == {"seen": 3, "stored": 1, "unchanged": 0, "duplicate": 0, "skipped": 2, "failed": 0}
+
+
+def test_a_slack_export_never_reads_what_discovery_refused(tmp_path, corpus, settings):
+    write_json(corpus, "slack/users.json", [{"id": "U1", "profile": {"real_name": "Ann Lee"}}])
+    write_json(corpus, "slack/channels.json", [{"id": "C1", "name": "general"}, {"id": "C2", "name": "away"}])
+    write_json(corpus, "slack/general/2024-01-01.json", [{"user": "U1", "text": "Small and fine.", "ts": "1704103200.1"}])
+    write_json(corpus, "slack/general/2024-01-02.json",
+               [{"user": "U1", "text": "huge " * 400, "ts": "1704189600.1"}])  # over the cap below
+    os.mkfifo(corpus / "slack" / "general" / "2024-01-03.json")
+    write_json(tmp_path / "outside", "2024-01-04.json", [{"user": "U1", "text": "Not ours.", "ts": "1704362400.1"}])
+    (corpus / "slack" / "away").symlink_to(tmp_path / "outside", target_is_directory=True)
+    settings = settings.model_copy(update={"max_file_bytes": 1000})
+
+    summary = ingest(corpus, settings)
+
+    assert summary.failed == []
+    assert set(by_source(stored_chunks(settings))) == {"slack/general/2024-01-01.json"}
+    assert {p for p, o in summary.outcomes.items() if o == "skipped"} >= {
+        "slack/general/2024-01-02.json", "slack/general/2024-01-03.json", "slack/away"}
+
+
+def _git(repo: Path, *args: str, who: str = "Ann Lee") -> None:
+    import subprocess
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": who, "GIT_AUTHOR_EMAIL": f"{who.split()[0].lower()}@kestrel.example",
+           "GIT_COMMITTER_NAME": who, "GIT_COMMITTER_EMAIL": "ci@kestrel.example",
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env)
+
+
+def test_a_git_repository_inside_the_corpus_gives_its_files_authors(corpus, settings):
+    repo = corpus / "handbooks" / "platform"
+    write(repo, "deploy.md", "# Deploy\n\nPromote builds with deployctl.\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "deploy.md")
+    _git(repo, "commit", "-q", "-m", "deploy page")
+    write(repo, "deploy.md", "# Deploy\n\nPromote builds with deployctl.\n\nRoll back with deployctl undo.\n"
+                             "Check the dashboard after each step.\nPage the on-call if it stays red.\n")
+    _git(repo, "commit", "-q", "-am", "rollback", who="Bob Stone")
+    write(corpus, "loose.md", "# Loose\n\nNo history here.\n")
+
+    summary = ingest(corpus, settings)
+
+    assert summary.failed == [] and summary.outcomes["handbooks/platform/.git/"] == "skipped"
+    docs = by_source(stored_chunks(settings))
+    assert docs["handbooks/platform/deploy.md"][0].doc_authors == ("Bob Stone", "Ann Lee")
+    assert docs["loose.md"][0].doc_authors == ()
