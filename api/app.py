@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import Authenticator, Caller, Unauthorized
 from api.guards import Guards, TokenBucket
+from api.routes_profiles import install_profiles
 from api.schemas import (
     AnswerOut,
     AskIn,
@@ -142,6 +143,7 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
         # Built only from what the caller may read: a manager outside a group sees nothing drawn from it.
         return GapReportOut.from_domain(build_report(eng(request), since_days=since, groups=who.groups))
 
+    install_profiles(app, settings=settings, engine_of=eng, caller_of=caller)
     return app
 
 

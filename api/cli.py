@@ -314,9 +314,10 @@ def users_remove(name: Annotated[str, typer.Argument(help="The user to remove, w
     err.print(f"removed {name}")
 
 
-# feedback, gaps and log replay|purge live in their own module and register on `app`.
+# feedback, gaps, log replay|purge, people and codify live in their own modules and register on `app`.
 import api.cli_db  # noqa: E402,F401
 import api.cli_gaps  # noqa: E402,F401
+import api.cli_profiles  # noqa: E402,F401
 
 
 def main() -> None:  # pragma: no cover

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from rag.types import Answer, Feedback, Filters, GapReport
+
+if TYPE_CHECKING:  # the domain packages import the engine; the contract needs only their fields
+    from rag.codify.types import CodifyDraft
+    from rag.profiles.types import PersonSummary
 
 
 class FiltersIn(BaseModel):
@@ -232,3 +236,104 @@ class GapReportOut(BaseModel):
     @classmethod
     def from_domain(cls, r: GapReport) -> GapReportOut:
         return cls.model_validate(r.model_dump())
+
+
+# -- expertise profiles and codification drafts ---------------------------------------------------------
+class ProfileEvidenceOut(BaseModel):
+    doc_id: str
+    title: str
+    kind: str
+    source: str
+    url: str | None
+    date: str | None
+    role: Literal["page", "retro", "answered", "posted", "chat"]
+    why: str
+    weight: float
+    quoted: int
+
+
+class ProfileTopicOut(BaseModel):
+    label: str
+    terms: list[str]
+    weight: float = Field(description="Their credit on the topic's chunks (a document counts once).")
+    share: float = Field(description="Their part of everyone's credit on the chunks near the topic.")
+    strength: float = Field(description="weight x share; topics are listed strongest first.")
+    evidence: list[ProfileEvidenceOut]
+
+
+class PersonSummaryOut(BaseModel):
+    name: str
+    team: str | None
+    active: bool | None
+    knowledge: float = Field(description="Sum of their credit over every chunk the caller may read.")
+    share: float | None = Field(description="With ?team=: their part of the team's knowledge.")
+    pages: int
+    answers: int
+    topics: list[str]
+    last_active: str | None
+
+    @classmethod
+    def from_domain(cls, p: PersonSummary) -> PersonSummaryOut:
+        return cls.model_validate(p.model_dump())
+
+
+class ProfileOut(PersonSummaryOut):
+    aliases: list[str]
+    strongest: list[ProfileTopicOut]
+    evidence: list[ProfileEvidenceOut]
+    cited: int = Field(description="Logged answers that quoted lines they wrote.")
+    suggested: int = Field(description="Logged answers that named them among the people to ask.")
+
+    @classmethod
+    def from_domain(cls, p: PersonSummary) -> ProfileOut:  # a Profile; typed as its base for the override
+        return cls.model_validate(p.model_dump())
+
+
+class CodifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target: str = Field(min_length=1, max_length=500, description="A gap-report topic, words, or a thread doc id.")
+
+
+class DraftQuoteOut(BaseModel):
+    author: str
+    text: str
+    link: str
+    doc_id: str
+    message_id: str | None
+    ts: str | None
+    context: DraftQuoteOut | None
+
+
+class DraftStepOut(BaseModel):
+    n: int
+    text: str
+    author: str
+    link: str
+
+
+class DraftSourceOut(BaseModel):
+    doc_id: str
+    title: str
+    source: str
+    url: str | None
+    channel: str | None
+    date: str | None
+
+
+class CodifyOut(BaseModel):
+    topic: str
+    title: str
+    status: Literal["draft"]
+    authors: list[str]
+    sources: list[DraftSourceOut]
+    question: list[DraftQuoteOut]
+    asked: list[str]
+    answer: list[DraftQuoteOut]
+    steps: list[DraftStepOut]
+    to_confirm: list[str]
+    markdown: str
+
+    @classmethod
+    def from_domain(cls, d: CodifyDraft) -> CodifyOut:
+        return cls.model_validate(d.model_dump())

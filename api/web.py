@@ -1,6 +1,7 @@
-"""The web pages: ask a question (GET /) and the knowledge managers' gap report (GET /managers).
+"""The web pages: ask a question (GET /), the knowledge managers' gap report (GET /managers) and who knows
+what (GET /profile?name=...).
 
-Both are page shells rendered by Jinja with no knowledge in them; a little vanilla JavaScript calls the
+All are page shells rendered by Jinja with no knowledge in them; a little vanilla JavaScript calls the
 JSON API with the caller's key (kept in sessionStorage), so the access rules of the API apply unchanged.
 """
 
@@ -34,7 +35,7 @@ HEADERS = {
 
 
 def install_web(app: FastAPI, settings: Settings) -> None:
-    """Mount the static assets and the two pages on ``app``."""
+    """Mount the static assets and the pages on ``app``."""
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     router = APIRouter(include_in_schema=False)
     page = {"auth": settings.auth_enabled, "thumb": THUMB}
@@ -46,6 +47,10 @@ def install_web(app: FastAPI, settings: Settings) -> None:
     @router.get("/managers", response_class=HTMLResponse)
     def managers_page(request: Request) -> HTMLResponse:
         return templates.TemplateResponse(request, "managers.html", {**page, "active": "managers"}, headers=HEADERS)
+
+    @router.get("/profile", response_class=HTMLResponse)
+    def profile_page(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, "profile.html", {**page, "active": "people"}, headers=HEADERS)
 
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -93,6 +93,10 @@ class PeopleDirectory:
         """The record of a canonical name, if the directory has one."""
         return self._people.get(self.canonical(name))
 
+    def all(self) -> tuple[Person, ...]:
+        """Every person in the directory, in file order."""
+        return tuple(self._people.values())
+
     def __len__(self) -> int:
         return len(self._people)
 

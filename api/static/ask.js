@@ -107,7 +107,9 @@
     return el("li", { className: "card" },
       el("h4", {}, e.name, status ? " " : null, status),
       e.team ? el("p", { className: "meta", text: e.team }) : null,
-      el("p", { className: "why", text: "Why: " + e.why }));
+      el("p", { className: "why", text: "Why: " + e.why }),
+      el("p", { className: "more" }, el("a", { className: "profile-link", href: "/profile?name=" +
+        encodeURIComponent(e.name), text: "What else does " + e.name + " know?" })));
   }
 
   document.addEventListener("click", (event) => {

@@ -53,9 +53,12 @@
         el("ul", { className: "cards" }, r.unanswered_topics.map(topicCard)),
       ] : empty("Every question in this period found an answer.")));
     parts.push(section("chat", "Known only from chat threads",
-      r.only_in_chat.length ? el("ul", {}, r.only_in_chat.map((t) => el("li", {},
-        el("strong", { text: t.label }), " - answered " + t.count + "× from threads only",
-        el("ul", {}, t.threads.map((d) => el("li", { className: "meta", text: docLine(d) })))))) :
+      r.only_in_chat.length ? el("ul", {}, r.only_in_chat.map((t) => el("li", { className: "chat-topic" },
+        el("strong", { text: t.label }), " - answered " + t.count + "× from threads only ",
+        el("button", { type: "button", className: "secondary codify", "data-topic": t.label,
+                       text: "Draft a page" }),
+        el("ul", {}, t.threads.map((d) => el("li", { className: "meta", text: docLine(d) }))),
+        el("div", { className: "draft", "aria-live": "polite" })))) :
         empty("No topic is answered from chat alone.")));
     const single = [];
     sp.topics.forEach((t) => single.push(el("li", {}, el("strong", { text: t.label }), " - only " + t.person +
@@ -72,6 +75,27 @@
         " days old"))) : empty("Nothing cited is older than " + r.stale_after_days + " days.")));
     return parts;
   }
+
+  /* "Draft a page": POST /codify with the topic, and show the Markdown draft under it. */
+  out.addEventListener("click", async (event) => {
+    const button = event.target.closest("button.codify");
+    if (!button) return;
+    const box = button.parentElement.querySelector(".draft");
+    button.disabled = true;
+    box.replaceChildren(el("p", { className: "meta", text: "Drafting…" }));
+    try {
+      const d = await api("/codify", { json: { target: button.dataset.topic } });
+      box.replaceChildren(
+        el("p", { className: "meta", text: "Draft “" + d.title + "” · status " + d.status + " · authors: " +
+          (d.authors.join(", ") || "none") + " · " + d.sources.length + " threads · " + d.to_confirm.length +
+          " to confirm" }),
+        el("pre", { className: "draft-md", tabindex: "0", text: d.markdown }));
+    } catch (err) {
+      box.replaceChildren(el("p", { className: "error", text: err.message }));
+    } finally {
+      button.disabled = false;
+    }
+  });
 
   function stat(label, value) {
     return el("div", {}, el("dt", { text: label }), el("dd", { text: String(value ?? 0) }));

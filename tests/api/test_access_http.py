@@ -279,3 +279,43 @@ def test_logs_hold_no_keys_and_no_document_text(site: Site) -> None:
     assert "guessedguessedguessed" not in text
     for secret in (PHRASE, BODY, "glacier pineapple", "fifteen minutes", "Deploys go out", "velvet otter"):
         assert secret.lower() not in text.lower(), secret
+
+
+def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> None:
+    url = site.url
+    for method, path in [("GET", "/people"), ("GET", "/people/Ann%20Lee"), ("POST", "/codify")]:
+        assert httpx.request(method, f"{url}{path}", json={"target": "budget"}, timeout=10).status_code == 401
+    # The author known only from the restricted page is nobody to the outsider, in the list and by name.
+    outside = httpx.get(f"{url}/people", headers=site.h("outsider"), timeout=60)
+    assert outside.status_code == 200 and {"Ann Lee", "Pat Public"} <= {p["name"] for p in outside.json()}
+    assert leaks(outside.text) == []
+    inside = httpx.get(f"{url}/people", headers=site.h("insider"), timeout=60).json()
+    assert AUTHOR in {p["name"] for p in inside}, "the insider does see them: the filter is not a blanket refusal"
+    hidden = httpx.get(f"{url}/people/{AUTHOR}", headers=site.h("outsider"), timeout=30)
+    nobody = httpx.get(f"{url}/people/Nobody Atall", headers=site.h("outsider"), timeout=30)
+    assert hidden.status_code == nobody.status_code == 404
+    assert hidden.json()["error"].replace(AUTHOR, "X") == nobody.json()["error"].replace("Nobody Atall", "X")
+    theirs = httpx.get(f"{url}/people/{AUTHOR}", headers=site.h("insider"), timeout=30).json()
+    assert theirs["evidence"][0]["doc_id"] == SECRET_ID and theirs["strongest"]
+    # Ann's own private channel shows on her profile for her, never for the outsider.
+    private = ("glacier pineapple", "vault-team")
+    assert leaks(httpx.get(f"{url}/people/Ann Lee", headers=site.h("ann"), timeout=30).text, private)
+    ann = httpx.get(f"{url}/people/ann", headers=site.h("outsider"), timeout=30)
+    assert ann.status_code == 200 and ann.json()["name"] == "Ann Lee" and leaks(ann.text, private) == []
+    for who in ("outsider", "insider"):
+        for p in httpx.get(f"{url}/people/Pat Public", headers=site.h(who), timeout=30).json()["evidence"]:
+            assert p["doc_id"] != SECRET_ID
+
+    # A draft quotes only threads the caller may read: the sender of the private mail gets it, nobody else.
+    users = site.settings.users_path
+    carol = add_user(users, name="Carol Diaz", groups=[site.settings.gaps_group], email="carol@acme.test")
+    mine = httpx.post(f"{url}/codify", json={"target": "velvet otter budget"},
+                      headers={"Authorization": f"Bearer {carol}"}, timeout=60)
+    assert mine.status_code == 200 and "velvet otter" in mine.json()["markdown"]
+    assert mine.json()["authors"] == ["Carol Diaz"] and "status: draft" in mine.json()["markdown"]
+    for target in ("velvet otter budget", f"{PHRASE} rotation", SECRET_ID, mine.json()["sources"][0]["doc_id"]):
+        r = httpx.post(f"{url}/codify", json={"target": target}, headers=site.h("outsider"), timeout=60)
+        assert r.status_code in (200, 404)
+        body = {k: v for k, v in r.json().items() if k not in ("topic", "asked")}  # their own words echoed
+        assert leaks(json.dumps(body), (PHRASE, BODY, AUTHOR, SECRET_ID, "velvet otter", "Carol")) == [], target
+    assert httpx.post(f"{url}/codify", json={"target": "budget"}, headers=site.h("ann"), timeout=30).status_code == 403
