@@ -123,17 +123,18 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
     return out
 
 
-def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]]) -> list[Hit]:
+def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limit: int = 3) -> list[Hit]:
     """Thread hits carrying the whole thread's messages (one hit per thread, at its best rank).
 
     Retrieval finds the chunk that matches the question, which in a thread is the question itself; the
-    replies that answer it are often in the next chunk. Pages and unstructured chat pass through.
+    replies that answer it are often in the next chunk. The first ``limit`` threads are expanded (an answer
+    leads with one of them; each expansion is a store read); pages and unstructured chat pass through.
     """
     out: list[Hit] = []
     done: set[str] = set()
     for h in hits:
         c = h.chunk
-        if not (c.messages and is_structured(c.messages)):
+        if not (c.messages and is_structured(c.messages)) or (len(done) >= limit and c.doc_id not in done):
             out.append(h)
             continue
         if c.doc_id in done:
