@@ -3,6 +3,11 @@
     python -m eval.bench_pg ingest   [--corpus data]
     python -m eval.bench_pg query    --size 10000 [--n 100]
     python -m eval.bench_pg scaleout --size 10000 [--clients 16] [--seconds 20]
+    python -m eval.bench_pg seed     --corpus ../shared/devset/corpus
+
+seed: the cached embedded evaluation store of a corpus (chunks, vectors, ledger, people, tuned fusion) copied
+into its Postgres evaluation collection, so `WHOKNOWS_STORE=postgres whoknows eval` compares the stores on the
+very same vectors (its own ingest then finds nothing to embed) instead of paying for a second embedding run.
 
 ingest: chunks/s of the full pipeline into Postgres and into embedded Chroma vs raw sentence-transformers
 ``encode`` of the same texts (floor measured before and after), and the unchanged re-ingest into Postgres.
@@ -130,6 +135,35 @@ def copy_to_postgres(src: Settings, dst: Settings) -> dict[str, Any]:
         vecs = source.vectors([c.chunk_id for c in batch])
         target.upsert(batch, np.stack([vecs[c.chunk_id] for c in batch]))
     return {"copied": target.count(), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def seed(corpus: Path, url: str) -> dict[str, Any]:
+    """Copy the embedded eval store of ``corpus`` into its Postgres eval collection (see the module docstring)."""
+    import shutil
+
+    from eval.stores import build_store, eval_settings
+    from ingest.manifest import Manifest, open_manifest
+    from rag.people import PeopleDirectory, save_people
+
+    emb = eval_settings(corpus, Settings())
+    pg = eval_settings(corpus, Settings(store="postgres", database_url=url))
+    build_store(corpus, emb)
+    copied = copy_to_postgres(emb, pg)
+    root = str(corpus.resolve())
+    src, dst = Manifest(emb.manifest_path), open_manifest(pg)
+    docs = list(src.docs(root).values())
+    dst.mark_pending(root, docs)
+    dst.mark_done([d.doc_id for d in docs if d.state == "done"])
+    dst.set_units(root, src.units(root), drop_others=True)
+    src.close()
+    dst.close()
+    pg.data_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("fusion.json", "memberships.json"):
+        if (emb.data_dir / name).exists():
+            shutil.copy(emb.data_dir / name, pg.data_dir / name)
+    if (emb.data_dir / "people.json").exists():
+        save_people(pg, PeopleDirectory.load(emb.data_dir / "people.json"))
+    return {"what": "seed", "corpus": str(corpus), "collection": pg.collection, "documents": len(docs), **copied}
 
 
 def _floor(engine: Any, k: int) -> Callable[[str], object]:
@@ -262,10 +296,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     s.add_argument("--size", type=int, default=10000)
     s.add_argument("--clients", type=int, default=16)
     s.add_argument("--seconds", type=float, default=20.0)
+    sub.add_parser("seed").add_argument("--corpus", type=Path, required=True)
     args = ap.parse_args(argv)
     with database() as url:
         if args.what == "ingest":
             result = bench_ingest(args.corpus, url)
+        elif args.what == "seed":
+            result = seed(args.corpus, url)
         elif args.what == "query":
             result = bench_query(size=args.size, n=args.n, url=url)
         else:
