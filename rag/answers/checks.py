@@ -2,8 +2,11 @@
 
 Retrieval signals describe the passages found; these describe the *quotes chosen from them*:
 
-- ``type_match``: the best :func:`rag.answers.types.type_match` of a chosen quote (1.0 when the question
-  expects no particular type, or asks for people: those are answered by the expert ranking);
+- ``type_match``: the best :func:`rag.answers.types.type_match` of a chosen quote near the question's
+  *rarest* focus term (1.0 when the question expects no particular type, or asks for people: those are
+  answered by the expert ranking). Near any focus term was tried first and separated less: on-topic
+  passages hold numbers and dates near the question's common words ("cluster", "logs") but not near
+  the one it is about ("GPUs", "Pingdom");
 - ``focus``: the share of the question's focus terms (:func:`rag.answers.focus.focus_terms`) found in the
   chosen quotes with their page titles and sections. A rare term found only in a part of the passage that
   is not quoted does not count: it is not in the answer.
@@ -46,8 +49,8 @@ def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], fl
     if not quotes:
         return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
     focus = focus_terms(question, idf)
-    best = max(type_match(kind, q.text, focus=focus, context=quote_context(q, title=title), is_item=is_item(q))
-               for q in quotes)
+    best = max(type_match(kind, q.text, focus=focus[:1], context=quote_context(q, title=title),
+                          is_item=is_item(q)) for q in quotes)
     cov = focus_coverage(focus, [f"{quote_context(q, title=title)} {q.text}" for q in quotes])
     return QuoteChecks(expected=kind, type_match=best, focus=cov)
 

@@ -87,7 +87,10 @@ QUESTION_RULES: list[tuple[AnswerType, re.Pattern[str]]] = [
         r"|\b(?:what|which)\s+(?:date|day|year|month|time|week|quarter)\b|\bwhat\s+time\b", _I)),
     (AnswerType.PLACE, re.compile(r"\bwhere\b", _I)),
     (AnswerType.PERSON, re.compile(
-        r"^\s*who\b|\bwho\s+(?:is|was|are|owns|runs|approves|decides|signs|leads)\b"
+        # "Who knows / should I ask / can help ..." asks for people to ask: the expert ranking answers it.
+        r"^\s*who\b(?!(?:'s|\s+is|\s+are)?\s+(?:knows?|should|can|could|would|do|the\s+right|the\s+best|"
+        r"the\s+go-to|the\s+expert|to\s+ask|has\s+context))|\bwho\s+(?:is|was|are|owns|runs|approves|decides|signs|"
+        r"leads)\b(?!\s+(?:the\s+)?(?:right|best|go-to|expert))"
         r"|\bwhich\s+(?:person|people|engineer|team|manager|lead|owner)\b", _I)),
     (AnswerType.STEPS, re.compile(
         r"^\s*how\s+(?:do|can|should|would|could|shall)\s+(?:i|we|you|one|a\s+new\s+\w+)\b|\bhow\s+to\b"

@@ -111,7 +111,10 @@ def test_a_rare_term_only_in_an_unquoted_part_does_not_count_as_covered() -> Non
                                                                                    "stored elsewhere.")],
                         lambda t: idf(t) or 0.5)
     assert both.focus == 1.0
-    assert checks.type_match == 1.0  # '90 days' near 'rotated'
+    assert checks.type_match == 0.2  # '90 days', but not near the rarest focus term, 'mapbox'
+    assert both.type_match == 0.2
+    mapbox = _quote(chunk, "Mapbox tokens are rotated every 90 days.")
+    assert check_quotes("How often is the Mapbox token rotated?", [mapbox], lambda t: idf(t) or 0.5).type_match == 1.0
     assert check_quotes("How often is the Mapbox token rotated?", [], lambda t: 1.0).focus == 0.0
 
 

@@ -29,6 +29,8 @@ T = AnswerType
     ("How do I deploy a service to production?", T.STEPS),
     ("What are the steps to rotate the Twilio token?", T.STEPS),
     ("How do I find which version of the app a driver has?", T.STEPS),  # earliest form wins
+    ("Who knows about our Stripe webhooks?", None),  # people to ask: the expert ranking answers
+    ("Who's the right person for questions about Rtools44?", None),
     ("Why did the deploy fail on Friday?", None),
     ("How does the route-solver queue work?", None),
     ("When do I page the secondary on-call?", None),  # a condition, not a date
