@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import Authenticator, Caller, Unauthorized
 from api.guards import Guards, TokenBucket
+from api.openapi import install_openapi
 from api.routes_profiles import install_profiles
 from api.schemas import (
+    TEXT_PATTERN,
     AnswerOut,
     AskIn,
     DocumentOut,
@@ -60,6 +62,7 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
     app = FastAPI(title="whoknows", version="0.1.0", lifespan=lifespan,
                   description="Answers from your organisation's knowledge, with sources and the people who know.")
     _install_errors(app)
+    install_openapi(app)
     app.add_middleware(Guards, auth=Authenticator(settings), max_body=settings.max_body_bytes,
                        bucket=TokenBucket(rate_per_s=settings.rate_limit_per_minute / 60.0,
                                           burst=settings.rate_limit_burst))
@@ -86,14 +89,15 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
         return AnswerOut.from_domain(eng(request).ask(body.question, k=body.k, filters=filters, asker=asker))
 
     @app.get("/search", response_model=list[SearchHitOut])
-    def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000)],
-               k: Annotated[int, Query(ge=1, le=50)] = 10,
-               kind: Annotated[list[str] | None, Query()] = None,
-               channel: Annotated[list[str] | None, Query()] = None) -> list[SearchHitOut]:
+    def search(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000, pattern=TEXT_PATTERN)],
+               # Lists, never null: a query string cannot say null, so the schema must not offer it.
+               kind: Annotated[list[Literal["wiki", "retro", "thread"]], Query(default_factory=list)],
+               channel: Annotated[list[str], Query(default_factory=list)],
+               k: Annotated[int, Query(ge=1, le=50)] = 10) -> list[SearchHitOut]:
         """Ranked passages for a query."""
         filters = None
         if kind or channel:
-            filters = FiltersIn.model_validate({"kind": kind, "channel": channel}).to_domain()
+            filters = FiltersIn.model_validate({"kind": kind or None, "channel": channel or None}).to_domain()
         hits = eng(request).search(q, k=k, filters=scoped(filters, caller(request)))
         return [SearchHitOut(doc_id=h.chunk.doc_id, chunk_id=h.chunk.chunk_id, title=h.chunk.title,
                              kind=h.chunk.kind, source=h.chunk.source, section=h.chunk.section, text=h.chunk.text,
@@ -101,7 +105,7 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
                 for h in hits]
 
     @app.get("/experts", response_model=list[ExpertOut])
-    def experts(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000)],
+    def experts(request: Request, q: Annotated[str, Query(min_length=1, max_length=2000, pattern=TEXT_PATTERN)],
                 k: Annotated[int, Query(ge=1, le=50)] = 10) -> list[ExpertOut]:
         """The colleagues who know most about a topic."""
         return [ExpertOut(name=e.name, score=e.score, team=e.team, active=e.active, evidence=list(e.evidence),
@@ -162,6 +166,13 @@ def scoped(filters: Filters | None, who: Caller) -> Filters | None:
     return (filters or Filters()).model_copy(update={"groups": who.groups})
 
 
+def _message(error: Any) -> str:
+    """A validation error's message; the text pattern (``TEXT_PATTERN``) said in words."""
+    if error.get("type") == "string_pattern_mismatch":
+        return "has no words, only white space or control characters - ask in plain language"
+    return str(error.get("msg", "invalid"))
+
+
 def _install_errors(app: FastAPI) -> None:
     """Every error is JSON ``{"error", "field"}``; user input never yields a 500."""
 
@@ -170,8 +181,8 @@ def _install_errors(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path")]
         field = ".".join(loc) or "body"
-        return JSONResponse({"error": f"{field}: {first.get('msg', 'invalid')}", "field": field,
-                             "detail": [{"field": ".".join(str(p) for p in e.get("loc", [])), "msg": e.get("msg")}
+        return JSONResponse({"error": f"{field}: {_message(first)}", "field": field,
+                             "detail": [{"field": ".".join(str(p) for p in e.get("loc", [])), "msg": _message(e)}
                                         for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(ValidationError)
@@ -208,4 +219,9 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail), "field": None}, status_code=exc.status_code)
+        if exc.status_code == 400:  # FastAPI's only 400: a body it could not decode (not UTF-8, say)
+            return JSONResponse({"error": "body: not a UTF-8 JSON document - send JSON encoded as UTF-8",
+                                 "field": "body"}, status_code=422)
+        # A 405 keeps its Allow header (RFC 9110): it says which methods the path does answer.
+        return JSONResponse({"error": str(exc.detail), "field": None}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))

@@ -5,13 +5,32 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from rag.types import Answer, Feedback, Filters, GapReport
 
 if TYPE_CHECKING:  # the domain packages import the engine; the contract needs only their fields
     from rag.codify.types import CodifyDraft
     from rag.profiles.types import PersonSummary
+
+
+def _json_int(value: object) -> object:
+    """A JSON integer (11 or 11.0, as JSON Schema says), never true/false or the string "11"."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+def _json_date(value: object) -> object:
+    """An ISO date string, never a number (pydantic would read 0 as 1970-01-01)."""
+    if value is not None and not isinstance(value, str | date):
+        raise ValueError("must be an ISO date string, e.g. '2024-03-01'")
+    return value
+
+
+# Text must hold one character that is not white space (as str.strip() sees it: Python's \s plus the
+# separators U+001C-U+001F), so the schema refuses exactly what the engine would call empty.
+TEXT_PATTERN = r"[^\s\x1c-\x1f]"
 
 
 class FiltersIn(BaseModel):
@@ -21,6 +40,9 @@ class FiltersIn(BaseModel):
     channel: list[str] | str | None = None
     date_from: date | None = None
     date_to: date | None = None
+
+    # What the OpenAPI schema promises (a date string), and nothing pydantic's lax mode adds to it.
+    _dates_are_strings = field_validator("date_from", "date_to", mode="before")(_json_date)
 
     def to_domain(self) -> Filters:
         def as_tuple(v: list | str | None) -> tuple | None:
@@ -33,9 +55,12 @@ class FiltersIn(BaseModel):
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    question: str = Field(min_length=1, max_length=2000, description="A question in plain language.")
+    question: str = Field(min_length=1, max_length=2000, pattern=TEXT_PATTERN,
+                          description="A question in plain language.")
     k: int | None = Field(default=None, ge=1, le=50, description="How many passages to retrieve.")
     filters: FiltersIn | None = None
+
+    _k_is_an_integer = field_validator("k", mode="before")(_json_int)
 
 
 class CitationOut(BaseModel):
@@ -107,9 +132,17 @@ class DocumentOut(BaseModel):
     text: str
 
 
+class ErrorDetail(BaseModel):
+    field: str = Field(description="Where: 'body.question', 'query.k', ...")
+    msg: str
+
+
 class ErrorOut(BaseModel):
-    error: str
-    field: str | None = None
+    """The body of every error response (4xx and 5xx): what went wrong and which field to fix."""
+
+    error: str = Field(description="What went wrong, and how to fix it.")
+    field: str | None = Field(default=None, description="The offending field ('question', 'k', 'authorization').")
+    detail: list[ErrorDetail] | None = Field(default=None, description="422: every problem found, not just the first.")
 
 
 # -- feedback and the knowledge-gap report ------------------------------------------------------------
@@ -292,7 +325,8 @@ class ProfileOut(PersonSummaryOut):
 class CodifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    target: str = Field(min_length=1, max_length=500, description="A gap-report topic, words, or a thread doc id.")
+    target: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN,
+                        description="A gap-report topic, words, or a thread doc id.")
 
 
 class DraftQuoteOut(BaseModel):

@@ -35,6 +35,14 @@ def cluster(vectors: np.ndarray, *, distance: float) -> list[list[int]]:
     n = len(vectors)
     if n < 2:
         return [[0]] if n else []
+    norms = np.linalg.norm(np.asarray(vectors, dtype=np.float64), axis=1)
+    if not norms.all():
+        # A question with nothing to embed (no word the embedder knows) has no direction: cosine distance is
+        # undefined for it, so it stands alone instead of failing the whole report.
+        rest = [i for i in range(n) if norms[i] > 0]
+        alone = [[i] for i in range(n) if norms[i] == 0]
+        found = [[rest[j] for j in g] for g in cluster(vectors[rest], distance=distance)] if rest else []
+        return sorted(found + alone, key=lambda g: g[0])
     from sklearn.cluster import AgglomerativeClustering
 
     model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine",
