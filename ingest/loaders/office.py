@@ -94,8 +94,8 @@ def _metadata(file: Path, ext: str) -> tuple[list[str], str, str | None]:
         date = f"{ym.group(1)}-{int(ym.group(2)):02d}-{int(ym.group(3)):02d}" if ym else None
         return split_names(info.get("author")), info.get("title", "").strip(), date
     if ext == ".org":
-        head = {k.upper(): v for k, v in _ORG_KEY.findall(file.read_bytes()[:8000].decode("utf-8", "replace"))}
-        return split_names(head.get("AUTHOR")), head.get("TITLE", "").strip(), day(head.get("DATE"))
+        keys = {k.upper(): v for k, v in _ORG_KEY.findall(file.read_bytes()[:8000].decode("utf-8", "replace"))}
+        return split_names(keys.get("AUTHOR")), keys.get("TITLE", "").strip(), day(keys.get("DATE"))
     return [], "", None
 
 

@@ -155,7 +155,8 @@ def test_cli_exits_0_when_files_were_only_skipped_and_lists_them(corpus, tmp_pat
 def test_a_slack_export_never_reads_what_discovery_refused(tmp_path, corpus, settings):
     write_json(corpus, "slack/users.json", [{"id": "U1", "profile": {"real_name": "Ann Lee"}}])
     write_json(corpus, "slack/channels.json", [{"id": "C1", "name": "general"}, {"id": "C2", "name": "away"}])
-    write_json(corpus, "slack/general/2024-01-01.json", [{"user": "U1", "text": "Small and fine.", "ts": "1704103200.1"}])
+    write_json(corpus, "slack/general/2024-01-01.json",
+               [{"user": "U1", "text": "Small and fine.", "ts": "1704103200.1"}])
     write_json(corpus, "slack/general/2024-01-02.json",
                [{"user": "U1", "text": "huge " * 400, "ts": "1704189600.1"}])  # over the cap below
     os.mkfifo(corpus / "slack" / "general" / "2024-01-03.json")

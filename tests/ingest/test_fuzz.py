@@ -86,7 +86,7 @@ def bad_files(root: Path, rnd: random.Random) -> set[str]:
     put("wiki/junk.html", bytes(range(256)) * 20)
     put("wiki/fake.pdf", b"%PDF-1.4 truncated right here")
     put("wiki/fake.docx", b"PK\x03\x04 not really a zip")
-    put("wiki/program.exe", b"MZ\x90\x00")
+    write(root, "wiki/program.exe", b"MZ\x90\x00")  # no document: reported as skipped, not failed
     put("mail/empty.mbox", "")
     put("mail/headerless.eml", "no headers at all, only words\n")
     return bad
@@ -106,6 +106,7 @@ def test_malformed_files_are_each_reported_and_nothing_good_is_lost(corpus, sett
         reasons = {f.path: f.reason for f in run.failed}
         assert set(reasons) == bad | reported_too, sorted(set(reasons) ^ (bad | reported_too))
         assert all(len(r) > 10 and "Traceback" not in r for r in reasons.values()), reasons
+        assert "not a document" in {s.path: s.reason for s in run.skipped}["wiki/program.exe"]
     assert "binary" in {f.path: f.reason for f in first.failed}["wiki/junk-0.md"]
     assert "nested too deeply" in {f.path: f.reason for f in first.failed}["threads/shape-7.json"]
     text = "\n".join(c.text for c in stored_chunks(settings))

@@ -92,7 +92,8 @@ MEDIAWIKI = """<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/" vers
       <text xml:space="preserve">== Release ==\nTag the build, then announce it in '''#releases'''.</text></revision>
     <revision><id>12</id><parentid>11</parentid><timestamp>2021-03-01T09:00:00Z</timestamp>
       <contributor><username>Bob Stone</username><id>3</id></contributor>
-      <text xml:space="preserve">== Release ==\nTag the build, then announce it in '''#releases''' with the [[Changelog|notes]].</text></revision>
+      <text xml:space="preserve">== Release ==\nTag it, then post in '''#releases''' with [[Changelog|notes]].</text>
+    </revision>
   </page>
   <page><title>Releases</title><ns>0</ns><id>2</id><redirect title="Release process" />
     <revision><id>20</id><timestamp>2021-01-05T10:00:00Z</timestamp><contributor><ip>10.0.0.1</ip></contributor>
@@ -116,4 +117,4 @@ def test_mediawiki_xml_dump_pages_with_contributors(corpus, settings):
     assert list(docs) == ["dumps/kestrelwiki-current.xml#Release process"]
     [chunk] = docs["dumps/kestrelwiki-current.xml#Release process"]
     assert (chunk.title, chunk.doc_authors, chunk.date) == ("Release process", ("Bob Stone", "Ann Lee"), "2021-03-01")
-    assert "announce it in #releases with the notes." in chunk.text and "'''" not in chunk.text
+    assert "Tag it, then post in #releases with notes." in chunk.text and "'''" not in chunk.text
