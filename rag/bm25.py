@@ -45,6 +45,17 @@ def bm25_tokens(text: str) -> list[str]:
     return out
 
 
+def chunk_tokens(chunk: Chunk, *, title_boost: int = 1) -> list[str]:
+    """A chunk's BM25 tokens: its title and section path count ``title_boost`` times, its text once.
+
+    A boost on the header is BM25F with one weighted field; the cheapest form of it, since the query side
+    stays one index lookup."""
+    if title_boost <= 1:
+        return bm25_tokens(embed_text(chunk))
+    head = bm25_tokens(f"{chunk.title} {chunk.section}")
+    return head * title_boost + bm25_tokens(chunk.text)
+
+
 def allowed(chunk: Chunk, filters: Filters | None) -> bool:
     """The filter semantics of the vector store, for chunks held in memory."""
     if filters is None:
@@ -124,8 +135,10 @@ class BM25Index:
     at a time, and the next starts no sooner than twice the last build's duration after it).
     """
 
-    def __init__(self, store: VectorStore, *, version: Callable[[], object], inline_rebuild_s: float = 1.0) -> None:
+    def __init__(self, store: VectorStore, *, version: Callable[[], object], inline_rebuild_s: float = 1.0,
+                 title_boost: int = 1) -> None:
         self._store = store
+        self._title_boost = max(title_boost, 1)
         self._version_fn = version
         self._inline_s = inline_rebuild_s
         self._snap: _Snapshot | None = None
@@ -182,7 +195,7 @@ class BM25Index:
     def _build(self, version: object) -> _Snapshot:
         t0 = time.perf_counter()
         chunks = list(self._store.iter_chunks(batch=5000))
-        corpus = [bm25_tokens(embed_text(c)) or ["__empty__"] for c in chunks]
+        corpus = [chunk_tokens(c, title_boost=self._title_boost) or ["__empty__"] for c in chunks]
         retriever = bm25s.BM25()
         if corpus:
             retriever.index(corpus, show_progress=False)
