@@ -57,6 +57,7 @@ def ingest(
     """Ingest a folder of wiki pages, retro notes and threads. Exit 0 if every file landed or was skipped as no
     document (images, stylesheets...; listed), 1 if some failed."""
     from ingest.pipeline import ingest as run_ingest
+    from rag.tune import tune_store
 
     settings = make_settings(data_dir)
     if include or exclude:
@@ -76,6 +77,8 @@ def ingest(
                     bar.update(tasks[stage], completed=done, total=total)
 
                 summary = run_ingest(path, settings, progress=progress)
+        # The fusion weight, chosen on the corpus itself; again only when it changed a lot.
+        tuning = tune_store(settings) if summary.chunks else None
     except WhoknowsError as exc:
         fail(exc)
     if as_json:
@@ -86,6 +89,8 @@ def ingest(
                   f"{settings.data_dir} - {summary.added} added, {summary.replaced} replaced, "
                   f"{summary.unchanged} unchanged, {summary.deleted} deleted, {summary.duplicates} duplicate paths; "
                   f"{summary.embedded} chunks embedded in {summary.seconds:.1f}s")
+        if tuning is not None:
+            out.print(f"fusion {tuning.chosen.label} chosen on {tuning.queries} pseudo-queries from the corpus")
         if summary.skipped:
             err.print(f"{len(summary.skipped)} skipped (not documents, hidden, excluded or over the size cap; "
                       "`--json` lists them with reasons)", soft_wrap=True)
@@ -201,13 +206,20 @@ def evaluate(
     qa: Annotated[Path, typer.Option("--qa", help="Gold questions (JSON lines).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.md and charts here.")] = None,
     fresh: Annotated[bool, typer.Option("--fresh", help="Build a new temporary store instead of reusing.")] = False,
+    fusion: Annotated[str | None, typer.Option("--fusion", help="Fuse by METHOD[:WEIGHT] (rrf, minmax, zscore, "
+                                                                "adaptive; WEIGHT = dense's share) instead of "
+                                                                "the corpus's tuned weight.")] = None,
+    sweep: Annotated[bool, typer.Option("--sweep", help="Print every fusion candidate next to the baselines.")] = False,
     as_json: JsonOut = False,
 ) -> None:
     """Score retrieval, citations, answers, experts and abstention against a gold set, with baselines."""
     from eval.harness import run_eval
     from eval.report import write_report
+    from eval.sweep import sweep_lines
 
     settings = make_settings(None)
+    if fusion is not None:
+        settings = settings.model_copy(update={"fusion": fusion})
     try:
         report = run_eval(corpus, qa, settings, fresh=fresh)
     except WhoknowsError as exc:
@@ -224,8 +236,30 @@ def evaluate(
     for fam in ("citations", "answers", "experts", "abstention", "latency_ms"):
         out.print(f"  {fam:18s} " + "  ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                                                for k, v in mt[fam].items()))
+    if sweep and report.fusion is not None:
+        out.print("\n".join(sweep_lines(report.fusion)), highlight=False, markup=False)
     if out_dir is not None:
         out.print(f"report: {out_dir / 'report.md'}")
+
+
+@app.command()
+def tune(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
+    """Choose the fusion weight for this store on queries made from the corpus itself (no labels needed)."""
+    from rag.tune import tune_store
+
+    settings = make_settings(data_dir)
+    try:
+        tuning = tune_store(settings, force=True)
+    except WhoknowsError as exc:
+        fail(exc)
+    if tuning is None:  # pragma: no cover - force always tunes
+        return
+    if as_json:
+        print(tuning.model_dump_json(indent=2))
+        return
+    origins = ", ".join(f"{n} {k}s" for k, n in tuning.by_origin.items())
+    out.print(f"fusion [bold]{tuning.chosen.label}[/] chosen on {tuning.queries} pseudo-queries ({origins}); "
+              "MRR by weight: " + "  ".join(f"{k} {v:.3f}" for k, v in tuning.mrr.items()))
 
 
 @app.command()

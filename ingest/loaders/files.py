@@ -12,6 +12,7 @@ from ingest.authors import bylines
 from ingest.context import LoadContext, decode_text, detect_kind, printable
 from ingest.loaders.confluence import confluence_page
 from ingest.loaders.docmeta import docx_core, pdf_info
+from ingest.markup import strip_template_markup
 from rag.errors import ParseError
 from rag.types import Document, stable_hash
 
@@ -117,7 +118,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         doc_id=stable_hash(rel),
         source=rel,
         paths=(rel,),
-        title=title.strip() or printable(file.stem),
+        title=strip_template_markup(title).strip() or printable(file.stem),
         kind=detect_kind(rel, front),  # type: ignore[arg-type]
         format=fmt,
         url=front.get("url") or front.get("source_url") or side.get("source_url"),
@@ -125,7 +126,7 @@ def build_document(ctx: LoadContext, file: Path, *, fmt: str, title: str, body: 
         date=date,
         tags=tuple(_as_list(front.get("tags"))),
         access=tuple(access),
-        text=body.strip("\n"),
+        text=strip_template_markup(body).strip("\n"),
         line_authors=tuple(line_authors),
     )
 
