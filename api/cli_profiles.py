@@ -58,7 +58,8 @@ def _print_profile(p) -> None:  # type: ignore[no-untyped-def]
               f"quoted in {p.cited} answers, suggested in {p.suggested}", highlight=False)
     out.print("[bold]Strongest on[/]")
     for i, t in enumerate(p.strongest, start=1):
-        out.print(f" {i}. {t.label}  [dim](weight {t.weight:.2f})[/]", highlight=False)
+        out.print(f" {i}. {t.label}  [dim]({t.share:.0%} of what is known on it, credit {t.weight:.2f})[/]",
+                  highlight=False)
         for e in t.evidence[:3]:
             out.print(f"      - {e.why} [dim]({e.source})[/]", highlight=False)
     out.print("[bold]Evidence[/]")

@@ -25,7 +25,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Page shells and their assets carry no knowledge: the page asks for the key, then calls the API with it.
-OPEN_PATHS = {"/health", "/", "/managers", "/favicon.ico"}
+OPEN_PATHS = {"/health", "/", "/managers", "/profile", "/favicon.ico"}
 OPEN_PREFIXES = ("/static/",)
 
 

@@ -190,16 +190,33 @@ def _colleagues(engine: QueryEngine, question: str, groups: tuple[str, ...] | No
 
 def _only_in_chat(engine: QueryEngine, relied: list[LoggedQuestion], topics: list[Topic],
                   evidence: Evidence) -> tuple[ChatOnlyTopic, ...]:
-    """Topics answered from threads alone at least ``gaps_min_repeats`` times, and more often than from pages."""
+    """Topics answered from threads (or unreviewed drafts) alone at least ``gaps_min_repeats`` times, and more
+    often than from reviewed pages."""
     out = []
+    reviewed = _reviewed_pages(engine, relied)
     for t in topics:
         qs = [relied[i] for i in t.members]
-        chat = [q for q in qs if q.citations and all(c.kind == "thread" for c in q.citations)]
-        pages = [q for q in qs if any(c.kind != "thread" for c in q.citations)]
+        # A codified draft is still chat's knowledge: only a reviewed page takes a topic out of this section.
+        chat = [q for q in qs if q.citations and all(c.doc_id not in reviewed for c in q.citations)]
+        pages = [q for q in qs if any(c.doc_id in reviewed for c in q.citations)]
         if len(chat) >= engine.settings.gaps_min_repeats and len(chat) > len(pages):
             out.append(ChatOnlyTopic(**_stats(t, chat).model_dump(), threads=tuple(evidence.of(chat)),
                                      answers_citing_pages=len(pages)))
     return tuple(sorted(out, key=lambda c: (-c.count, c.label)))
+
+
+def _reviewed_pages(engine: QueryEngine, answers: list[LoggedQuestion]) -> set[str]:
+    """Cited wiki pages and retros, less drafts written by ``whoknows codify`` that nobody has reviewed yet."""
+    from rag.codify.render import is_draft  # rag.codify imports this module's engine too
+
+    out = set()
+    for doc_id in {c.doc_id for q in answers for c in q.citations if c.kind != "thread"}:
+        try:
+            if not is_draft(engine.document(doc_id).text):
+                out.add(doc_id)
+        except NotFound:
+            out.add(doc_id)  # deleted since: it was a page when it was cited
+    return out
 
 
 def _single_points(engine: QueryEngine, relied: list[LoggedQuestion], topics: list[Topic],

@@ -9,6 +9,15 @@ import yaml
 
 from rag.codify.types import CodifyDraft, DraftQuote
 
+# The banner every draft opens with. Chunks do not carry front matter, so this line is what marks an
+# ingested page as an unreviewed draft (``is_draft``); the reviewer deletes it with ``status: reviewed``.
+DRAFT_MARK = "**Draft** written by `whoknows codify`"
+
+
+def is_draft(text: str) -> bool:
+    """Whether a page's text still carries the draft banner."""
+    return DRAFT_MARK in text
+
 
 def render(draft: CodifyDraft, *, today: date | None = None) -> str:
     """The whole page; ``today`` dates it (defaults to the current date)."""
@@ -17,8 +26,8 @@ def render(draft: CodifyDraft, *, today: date | None = None) -> str:
              "tags": ["draft", "codified-from-chat"]}
     lines = ["---", yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000).strip(), "---",
              f"# {draft.title}", "",
-             "> **Draft** written by `whoknows codify` from chat threads. The people in `authors` should check "
-             "it, settle the *To confirm* list, and set `status: reviewed`.", ""]
+             f"> {DRAFT_MARK} from chat threads. The people in `authors` should check it, settle the *To "
+             "confirm* list, set `status: reviewed` and delete this line.", ""]
     lines += ["## The question", ""]
     lines += [_blockquote(q) for q in draft.question] or ["(The threads open with a post, not a question.)"]
     if draft.asked:

@@ -285,6 +285,8 @@ def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> Non
     url = site.url
     for method, path in [("GET", "/people"), ("GET", "/people/Ann%20Lee"), ("POST", "/codify")]:
         assert httpx.request(method, f"{url}{path}", json={"target": "budget"}, timeout=10).status_code == 401
+    shell = httpx.get(f"{url}/profile", params={"name": AUTHOR}, timeout=10)  # a page shell: no knowledge in it
+    assert shell.status_code == 200 and 'id="profile"' in shell.text and leaks(shell.text) == []
     # The author known only from the restricted page is nobody to the outsider, in the list and by name.
     outside = httpx.get(f"{url}/people", headers=site.h("outsider"), timeout=60)
     assert outside.status_code == 200 and {"Ann Lee", "Pat Public"} <= {p["name"] for p in outside.json()}

@@ -170,3 +170,68 @@ def test_managers_page_shows_the_gap_report(site: tuple[str, str], browser) -> N
     topics = d.find_element(By.ID, "gaps-unanswered").find_element(By.XPATH, "..").text
     assert "office dog" in topics.lower() or "dog" in topics.lower()
     _full_page_screenshot(d, ARTIFACTS / "managers.png", 1280)
+
+
+def _signed_in(d, url: str, key: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    """Open ``path``; paste the key when this tab does not hold it yet (the test may run alone)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    d.set_window_size(1280, 1000)
+    d.get(url + path)
+    box = d.find_element(By.ID, "api-key")
+    if box.is_displayed():
+        box.send_keys(key + Keys.ENTER)
+
+
+def test_a_people_card_opens_the_colleague_profile(site: tuple[str, str], browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, key = site
+    d = browser
+    wait = WebDriverWait(d, 60)
+    _signed_in(d, url, key, "/")
+    wait.until(ec.visibility_of_element_located((By.ID, "question"))).send_keys(QUESTION)
+    d.find_element(By.ID, "ask-button").click()
+    link = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#people li.card a.profile-link")))
+    name = link.text.removeprefix("What else does ").removesuffix(" know?")
+    assert name and link.get_attribute("href").endswith("/profile?name=" + name.replace(" ", "%20"))
+    link.click()
+    wait.until(lambda drv: drv.find_elements(By.CSS_SELECTOR, "#topics li.topic, #profile-error:not(:empty)"))
+    assert d.find_element(By.ID, "profile-error").text == ""
+    assert d.find_element(By.ID, "profile-name").text == f"What {name} knows"
+    topics = d.find_elements(By.CSS_SELECTOR, "#topics li.topic")
+    assert topics[0].find_elements(By.CSS_SELECTOR, "ul li"), "each topic shows its evidence"
+    assert "last active" in d.find_element(By.ID, "profile-facts").text
+    _full_page_screenshot(d, ARTIFACTS / "profile.png", 1280)
+
+
+def test_managers_page_drafts_a_page_from_a_chat_only_topic(site: tuple[str, str], browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url, key = site
+    auth = {"Authorization": f"Bearer {key}"}
+    for q in ("After updating my Mac to Sonoma, WireGuard says it's connected but internal hostnames don't "
+              "resolve. What do I do?", "WireGuard on macOS Sonoma connects but DNS for internal.kestrel.example "
+              "fails, how do I fix it?"):  # answered from the #platform thread alone: knowledge only in chat
+        r = httpx.post(f"{url}/ask", json={"question": q}, headers=auth, timeout=60)
+        assert r.status_code == 200 and not r.json()["abstained"], q
+    d = browser
+    _signed_in(d, url, key, "/managers")
+    wait = WebDriverWait(d, 120)
+
+    def vpn_topic(drv):  # type: ignore[no-untyped-def]
+        return next((li for li in drv.find_elements(By.CSS_SELECTOR, "#gaps li.chat-topic")
+                     if "VPN question" in li.text), None)
+
+    topic = wait.until(vpn_topic)
+    topic.find_element(By.CSS_SELECTOR, "button.codify").click()
+    wait.until(lambda drv: "status: draft" in (vpn_topic(drv).find_element(By.CSS_SELECTOR, ".draft").text))
+    draft = vpn_topic(d).find_element(By.CSS_SELECTOR, "pre.draft-md").text
+    assert "kind: wiki" in draft and "- Tomasz Wilk" in draft and "sudo dscacheutil -flushcache" in draft
+    assert "## To confirm" in draft
+    d.execute_script("arguments[0].scrollIntoView()", vpn_topic(d))
+    d.save_screenshot(str(ARTIFACTS / "managers-draft.png"))

@@ -82,17 +82,27 @@ def test_a_thread_id_codifies_that_thread_and_unknown_targets_are_not_found(gap_
         codify(gap_engine, "zebra husbandry regulations in antarctica")
 
 
-def test_a_draft_ingested_back_is_a_wiki_page_marked_draft(gap_settings: Settings,  # noqa: F811
-                                                           gap_engine: QueryEngine,  # noqa: F811
-                                                           tmp_path: Path) -> None:
+def test_an_ingested_draft_stays_chat_knowledge_until_reviewed(gap_engine: QueryEngine,  # noqa: F811
+                                                                tmp_path: Path) -> None:
     from ingest.pipeline import ingest
 
     draft = codify(gap_engine, "WireGuard Sonoma internal DNS")
-    corpus = tmp_path / "corpus" / "wiki"
-    corpus.mkdir(parents=True)
-    (corpus / "vpn-sonoma.md").write_text(draft.markdown, encoding="utf-8")
-    settings = Settings(embedder="hashing", data_dir=tmp_path / "store")
+    page = tmp_path / "corpus" / "wiki" / "vpn-sonoma.md"
+    page.parent.mkdir(parents=True)
+    page.write_text(draft.markdown, encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "store")
     assert ingest(tmp_path / "corpus", settings).failed == []
-    chunk = min(QueryEngine(settings).bm25.all_chunks(), key=lambda c: c.index)
-    assert chunk.kind == "wiki" and chunk.doc_authors == ("Tomasz Wilk",) and "**Draft**" in chunk.text
-    assert chunk.title == draft.title
+    engine = QueryEngine(settings)
+    chunk = min(engine.bm25.all_chunks(), key=lambda c: c.index)
+    assert chunk.kind == "wiki" and chunk.doc_authors == ("Tomasz Wilk",) and chunk.title == draft.title
+
+    answers = ask_all(engine, VPN_QUESTIONS[:2])
+    assert all(a.citations and a.citations[0].kind == "wiki" for a in answers), "the draft page answers"
+    [topic] = build_report(engine, now=NOW).only_in_chat  # cited a page, but an unreviewed draft
+    assert topic.count == 2
+
+    # The author checks it: status reviewed, banner gone. The same logged answers now rest on a reviewed page.
+    reviewed = "\n".join(line for line in draft.markdown.splitlines() if "**Draft**" not in line)
+    page.write_text(reviewed.replace("status: draft", "status: reviewed"), encoding="utf-8")
+    assert ingest(tmp_path / "corpus", settings).failed == []
+    assert build_report(QueryEngine(settings), now=NOW).only_in_chat == ()
