@@ -37,7 +37,7 @@ from api.web import install_web
 from rag.config import Settings
 from rag.engine import QueryEngine
 from rag.errors import BackendUnavailable, BadInput, NotFound, StoreError, WhoknowsError
-from rag.gaps import build_report
+from rag.gaps_cache import ReportCache
 from rag.types import Filters
 
 log = logging.getLogger("whoknows.api")
@@ -67,6 +67,8 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
                        bucket=TokenBucket(rate_per_s=settings.rate_limit_per_minute / 60.0,
                                           burst=settings.rate_limit_burst))
     install_web(app, settings)
+    reports = ReportCache()
+    app.state.gap_reports = reports
 
     def eng(request: Request) -> QueryEngine:
         if request.app.state.engine is None:
@@ -145,7 +147,8 @@ def create_app(settings: Settings, *, engine: QueryEngine | None = None) -> Fast
             raise StarletteHTTPException(403, f"the gap report is for the '{settings.gaps_group}' group - ask an "
                                               "administrator to add you with `whoknows users add`")
         # Built only from what the caller may read: a manager outside a group sees nothing drawn from it.
-        return GapReportOut.from_domain(build_report(eng(request), since_days=since, groups=who.groups))
+        # Cached by the state of the log, the store and the day: a rebuild costs seconds on a large log.
+        return GapReportOut.from_domain(reports.report(eng(request), since_days=since, groups=who.groups))
 
     install_profiles(app, settings=settings, engine_of=eng, caller_of=caller)
     return app

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from rag.config import Settings
 from rag.errors import BadInput, NotFound
-from rag.querylog import MAX_COMMENT_CHARS, QueryLog, _dt, _ts, now_utc
+from rag.querylog import MAX_COMMENT_CHARS, STATE_SQL, QueryLog, _dt, _ts, now_utc
 from rag.stores.pg import Database, quote_ident
 from rag.stores.pg_schema import applied_version
 from rag.types import Answer, Feedback, LoggedCitation, LoggedQuestion, PurgeResult
@@ -103,6 +103,14 @@ class PgQueryLog(QueryLog):
         return [LoggedQuestion(question_id=r[0], asked_at=_dt(r[1]), asker=r[2], question=r[3], question_kind=r[4],
                                abstained=bool(r[5]), confidence=r[6], latency_ms=r[7],
                                citations=tuple(cites.get(r[0], ())), experts=tuple(r[8])) for r in rows]
+
+    def state(self, *, since: datetime | None = None) -> tuple[float, ...]:
+        """See :meth:`QueryLog.state`."""
+        if not self._exists():
+            return ()
+        start = _ts(since) if since else -1e300
+        row = self.db.one(STATE_SQL.format(s=f"{self._s}.", p="%s"), (start, start))
+        return tuple(float(v or 0) for v in row or ())
 
     def feedback(self) -> dict[str, Feedback]:
         """The latest feedback per question id."""
