@@ -4,6 +4,11 @@
     python -m eval.bench_pg query    --size 10000 [--n 100]
     python -m eval.bench_pg scaleout --size 10000 [--clients 16] [--seconds 20]
     python -m eval.bench_pg seed     --corpus ../shared/devset/corpus
+    python -m eval.bench_pg compare  --data-dir D --collection C --pg-data-dir P --qa data/qa.jsonl
+
+compare: an embedded store (D) and a Postgres collection (C) ingested from the same corpus - retrieval on the
+gold questions (recall@k, MRR, nDCG@10 of whoknows' hybrid search) and the citations of the README's demo
+questions, side by side.
 
 seed: the cached embedded evaluation store of a corpus (chunks, vectors, ledger, people, tuned fusion) copied
 into its Postgres evaluation collection, so `WHOKNOWS_STORE=postgres whoknows eval` compares the stores on the
@@ -166,6 +171,31 @@ def seed(corpus: Path, url: str) -> dict[str, Any]:
     return {"what": "seed", "corpus": str(corpus), "collection": pg.collection, "documents": len(docs), **copied}
 
 
+DEMO = ["How do I deploy a service to production?", "Who knows about our Stripe webhooks?",
+        "What are the incident severity levels and who is the incident commander?"]
+
+
+def compare(data_dir: Path, collection: str, qa: Path, url: str, pg_data_dir: Path) -> dict[str, Any]:
+    """Retrieval figures and demo citations of the two stores (see the module docstring)."""
+    from eval import metrics
+    from eval.gold import load_gold
+    from eval.harness import _doc_ranking, _retrieval
+    from rag.engine import QueryEngine
+
+    emb = Settings(data_dir=data_dir, query_log="off")
+    engines = {"embedded": QueryEngine(emb),
+               "postgres": QueryEngine(pg_settings(emb, url, collection, pg_data_dir))}
+    items = load_gold(qa)
+    out: dict[str, Any] = {"what": "compare", "questions": len(items)}
+    for name, engine in engines.items():
+        rows = [_retrieval(_doc_ranking(engine.search(it.question, k=10)), it.sources) for it in items]
+        out[name] = {key: round(metrics.mean(r[key] for r in rows) or 0.0, 4) for key in rows[0]}
+        out[f"{name}_demo_citations"] = [[c.source for c in engine.ask(q).citations] for q in DEMO]
+    out["demo_citations_equal"] = out["embedded_demo_citations"] == out["postgres_demo_citations"]
+    out["max_abs_diff"] = max(abs(out["embedded"][k] - out["postgres"][k]) for k in out["embedded"])
+    return out
+
+
 def _floor(engine: Any, k: int) -> Callable[[str], object]:
     """One query embedding + one raw nearest-neighbour query on the engine's own store."""
     from rag.stores.chroma import ChromaStore
@@ -297,10 +327,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     s.add_argument("--clients", type=int, default=16)
     s.add_argument("--seconds", type=float, default=20.0)
     sub.add_parser("seed").add_argument("--corpus", type=Path, required=True)
+    c = sub.add_parser("compare")
+    c.add_argument("--data-dir", type=Path, required=True)
+    c.add_argument("--collection", required=True)
+    c.add_argument("--qa", type=Path, default=Path("data/qa.jsonl"))
+    c.add_argument("--pg-data-dir", type=Path, required=True, help="the data dir the Postgres ingest ran with")
     args = ap.parse_args(argv)
     with database() as url:
         if args.what == "ingest":
             result = bench_ingest(args.corpus, url)
+        elif args.what == "compare":
+            result = compare(args.data_dir, args.collection, args.qa, url, args.pg_data_dir)
         elif args.what == "seed":
             result = seed(args.corpus, url)
         elif args.what == "query":
