@@ -36,7 +36,7 @@ from rag.types import Chunk, Document, stable_hash
 # the next ingest then re-reads every document of an existing store (the vectors of passages whose text
 # did not change are reused, so it costs parsing, not embedding). Part of every unit's and document's
 # version, so stores written by older code do not silently keep their old chunks.
-PIPELINE_VERSION = "2026-12-01.3"  # .2: thread roles, template markup stripped; .3: PDF Info and DOCX dates, paths
+PIPELINE_VERSION = "2026-12-01.4"  # .2: thread roles, markup stripped; .3: PDF Info, DOCX dates, paths; .4: bot posts
 
 Progress = Callable[[str, int, int], None]
 

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.context import Failure, LoadContext, LoadResult, decode_text
+from ingest.loaders.chat import bot_name
 from ingest.loaders.threads import iso_ts, thread_document
 from rag.access import slack_group
 from rag.errors import ParseError
 from rag.types import Message
 
-_SKIP_SUBTYPES = {"channel_join", "channel_leave", "bot_message", "channel_topic", "channel_purpose",
+# Bot posts are kept (credited to the bot as "NAME [bot]", never an expert); membership noise is not.
+_SKIP_SUBTYPES = {"channel_join", "channel_leave", "channel_topic", "channel_purpose",
                   "channel_name", "group_join", "group_leave", "pinned_item", "tombstone"}
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 
@@ -58,9 +60,15 @@ class _Resolver:
                 hit = ctx.people.canonical(prof["email"])
                 raw = hit if hit != prof["email"] else raw
             self.names[u["id"]] = ctx.people.canonical(str(raw))
+            if u.get("is_bot") or u["id"] == "USLACKBOT":
+                self.names[u["id"]] = bot_name(self.names[u["id"]])
 
     def name(self, msg: dict) -> str:
-        uid = msg.get("user") or ""
+        if msg.get("subtype") == "bot_message" or (msg.get("bot_id") and not msg.get("user")):
+            bot: dict = msg["bot_profile"] if isinstance(msg.get("bot_profile"), dict) else {}
+            return bot_name(str(msg.get("username") or bot.get("name") or msg.get("bot_id") or "bot"))
+        comment: dict = msg["comment"] if isinstance(msg.get("comment"), dict) else {}
+        uid = msg.get("user") or comment.get("user") or ""  # a file comment is its commenter's
         if uid in self.names:
             return self.names[uid]
         prof = msg.get("user_profile") or {}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.context import LoadContext, decode_text
 from rag.errors import ParseError
-from rag.threads import annotate
+from rag.threads import annotate, is_bot
 from rag.types import Document, Message, stable_hash
 
 _AUTHOR_KEYS = ("author", "user", "sender", "from", "name", "username")
@@ -60,6 +60,9 @@ def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str |
         raise ParseError(f"{source}: thread has no messages with text")
     if conversation:
         messages = list(annotate(messages, bots=ctx.bots))
+    else:  # no roles in a bundle, but a bot's post is still the bot's: never an expert, never a document author
+        messages = [m.model_copy(update={"role": "bot"}) if is_bot(m.author, ctx.bots) else m for m in messages]
+    people = [m for m in messages if m.role != "bot"]
     side = ctx.sidecar.get(source.split("#")[0], {})
     return Document(
         doc_id=stable_hash(source),
@@ -69,7 +72,7 @@ def thread_document(ctx: LoadContext, *, source: str, title: str, channel: str |
         kind="thread",
         format=fmt,
         url=url or side.get("source_url"),
-        authors=rank_senders(messages),
+        authors=rank_senders(people),
         date=(messages[0].ts or "")[:10] or side.get("date"),
         channel=channel,
         access=ctx.access_for(source, declared=access, from_source=source_access),
