@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from rag.access import can_read
 from rag.answers.checks import check_quotes
 from rag.answers.parts import uncovered_parts
 from rag.bm25 import BM25Index
+from rag.codify.rank import draft_docs, drafts_last
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.embeddings.base import Embedder
@@ -102,6 +103,8 @@ class QueryEngine:
         self.abstain_model = model
         self.query_log = QueryLog.from_settings(settings)
         self._threads: dict[tuple[str, int, float], list[Chunk]] = {}
+        self._draft_ids: frozenset[str] = frozenset()
+        self._draft_key: tuple[int, float] | None = None
 
     # -- public ------------------------------------------------------------------------------
     def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None,
@@ -114,6 +117,7 @@ class QueryEngine:
         question = validate_question(question)
         k = validate_k(k or self.settings.top_k)
         got = self.retriever.retrieve(question, k=k, filters=filters)
+        got = replace(got, hits=drafts_last(got.hits, self._drafts()))  # unreviewed drafts below reviewed pages
         signals = self.signals(question, got)
         confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
         abstained = not got.hits or confidence < self.abstain_model.threshold
@@ -159,8 +163,9 @@ class QueryEngine:
 
     def search(self, query: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid") -> list[Hit]:
         """Ranked chunks for ``query`` (no answer)."""
-        return self.retriever.retrieve(validate_question(query, field="q"), k=validate_k(k), filters=filters,
+        hits = self.retriever.retrieve(validate_question(query, field="q"), k=validate_k(k), filters=filters,
                                        mode=mode).hits
+        return drafts_last(hits, self._drafts())
 
     def experts(self, query: str, *, k: int = 10, filters: Filters | None = None) -> list[Expert]:
         """The colleagues who know most about ``query``."""
@@ -194,6 +199,13 @@ class QueryEngine:
                 self._threads.clear()
             self._threads[key] = self.store.get(doc_id=doc_id)
         return self._threads[key]
+
+    def _drafts(self) -> frozenset[str]:
+        """Doc ids of unreviewed ``whoknows codify`` drafts (cached by the store's state, like threads)."""
+        key = (self.store.count(), _mtime(self.settings.manifest_path))
+        if self._draft_key != key:
+            self._draft_ids, self._draft_key = draft_docs(self.bm25.all_chunks()), key
+        return self._draft_ids
 
     def _log(self, answer: Answer, *, asker: str | None, asked_at: datetime | None) -> None:
         if self.query_log is None:

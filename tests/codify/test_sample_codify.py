@@ -101,6 +101,19 @@ def test_an_ingested_draft_stays_chat_knowledge_until_reviewed(gap_engine: Query
     [topic] = build_report(engine, now=NOW).only_in_chat  # cited a page, but an unreviewed draft
     assert topic.count == 2
 
+    # A reviewed page on the same fix, shorter than the draft: retrieval alone puts the draft first; the
+    # engine ranks the unreviewed draft below it.
+    (page.parent / "vpn-dns.md").write_text(
+        "---\ntitle: Mac VPN DNS\nauthors: [Tomasz Wilk]\n---\n# Mac VPN DNS\n\n"
+        "Set `DNS = 10.20.0.2, internal.kestrel.example` in the tunnel, then flush the DNS cache.\n",
+        encoding="utf-8")
+    assert ingest(tmp_path / "corpus", settings).failed == []
+    engine = QueryEngine(settings)
+    q = VPN_QUESTIONS[0][1]
+    raw = [h.chunk.source for h in engine.retriever.retrieve(q, k=5).hits]
+    ranked = [h.chunk.source for h in engine.search(q, k=5)]
+    assert raw[0] == "wiki/vpn-sonoma.md" and ranked[0] == "wiki/vpn-dns.md", (raw, ranked)
+
     # The author checks it: status reviewed, banner gone. The same logged answers now rest on a reviewed page.
     reviewed = "\n".join(line for line in draft.markdown.splitlines() if "**Draft**" not in line)
     page.write_text(reviewed.replace("status: draft", "status: reviewed"), encoding="utf-8")
