@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rag.abstain import AbstainModel, Signals
 from rag.answers.checks import check_quotes
 from rag.answers.parts import uncovered_parts
 from rag.answers.quotes import blocks, shape, shape_all
@@ -132,3 +133,18 @@ def test_a_two_part_question_with_one_part_covered_names_the_other() -> None:
     # neither part covered: the whole question is unanswered, not a part of it
     assert uncovered_parts("Which Kafka topics exist and who owns Kafka?", quotes, idf) == []
     assert uncovered_parts("What are the incident severity levels?", [], idf) == []
+
+
+def test_the_calibrated_model_abstains_when_the_rare_term_is_only_in_an_unquoted_part() -> None:
+    chunk = _chunk("Tokens are rotated every 90 days by the owning team. The Mapbox key is stored elsewhere.",
+                   title="Secrets")
+    idf = {"mapbox": 6.0, "token": 1.0, "rotat": 1.0}.get
+    question = "How often is the Mapbox token rotated?"
+    model = AbstainModel.load()
+    # retrieval signals of an on-topic passage (a devset how-to's values), then the quote checks
+    retrieval = {"dense_top": 0.63, "coverage": 0.6, "agree": 1.0, "gap": 0.06, "bm25_top": 0.46, "rare": 0.5}
+    for quote, answers in [("Tokens are rotated every 90 days by the owning team.", False),
+                           ("Mapbox tokens are rotated every 90 days.", True)]:
+        c = check_quotes(question, [_quote(chunk, quote)], lambda t: idf(t) or 0.5)
+        s = Signals(**retrieval, type_match=c.type_match, focus=c.focus)
+        assert (model.confidence(s) >= model.threshold) is answers, (quote, model.confidence(s))
