@@ -27,8 +27,8 @@ from rag.types import Chunk, Message
 
 LOOSE_CHAT_WEIGHT = 0.5
 OWNER_BOOST = 2.0
-_OWNER = re.compile(r"(?:^|[.!?]\s+)\**Owner(?:\s+of\s+[^:*\n]{1,40})?:\**\s*\**([A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+){0,2})",
-                    re.MULTILINE)
+_OWNER = re.compile(r"(?:^|[.!?][ \t]+)\**Owner(?:[ \t]+of[ \t]+[^:*\n]{1,40})?:\**[ \t]*\**"
+                    r"([A-Z][\w'-]+(?:[ \t]+[A-Z][\w'-]+){0,2})", re.MULTILINE)
 _OWN_FIRST_PERSON = re.compile(r"\bI(?:'ve| have)?\s+(?:inherited|took over|own|have owned)\b[^.\n]{0,20}?"
                                r"(?:\bownership\b|\bit\b)|\bI\s+own\s+(?:this|the)\b")
 
