@@ -182,7 +182,8 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path")]
+        # The field, not its position in a list ('kind', not 'kind.0'); 'detail' keeps the full location.
+        loc = [str(p) for p in first.get("loc", []) if p not in ("body", "query", "path") and not isinstance(p, int)]
         field = ".".join(loc) or "body"
         return JSONResponse({"error": f"{field}: {_message(first)}", "field": field,
                              "detail": [{"field": ".".join(str(p) for p in e.get("loc", [])), "msg": _message(e)}

@@ -78,7 +78,7 @@ def test_a_405_says_which_methods_the_path_allows(url: str) -> None:
     ("POST", "/ask", {"json": {"question": "\x1c\x1f\x85 "}}, "question"),
     ("POST", "/ask", {"json": {"question": "on-call?", "filters": {"date_to": 0}}}, "filters.date_to"),
     ("GET", "/search?q=%1F%1C&k=3", {}, "q"),
-    ("GET", "/search?q=page&kind=", {}, "kind.0"),
+    ("GET", "/search?q=page&kind=", {}, "kind"),
     ("GET", "/experts?q=%C2%85", {}, "q"),
 ])
 def test_what_the_schema_refuses_is_a_422_naming_the_field(url: str, method: str, path: str, kwargs: dict,
