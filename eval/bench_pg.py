@@ -4,6 +4,7 @@
     python -m eval.bench_pg query    --size 10000 [--n 100]
     python -m eval.bench_pg scaleout --size 10000 [--clients 16] [--seconds 20]
     python -m eval.bench_pg seed     --corpus ../shared/devset/corpus
+    python -m eval.bench_pg floor    --data-dir D      # CPU seconds of raw encode of a store's texts, twice
     python -m eval.bench_pg compare  --data-dir D --collection C --pg-data-dir P --qa data/qa.jsonl
 
 compare: an embedded store (D) and a Postgres collection (C) ingested from the same corpus - retrieval on the
@@ -171,6 +172,27 @@ def seed(corpus: Path, url: str) -> dict[str, Any]:
     return {"what": "seed", "corpus": str(corpus), "collection": pg.collection, "documents": len(docs), **copied}
 
 
+def floor_cpu(data_dir: Path) -> dict[str, Any]:
+    """CPU seconds (all threads) of raw sentence-transformers ``encode`` of a store's texts: a floor that a loaded
+    machine distorts far less than wall time."""
+    from sentence_transformers import SentenceTransformer
+
+    from rag.embeddings import make_embedder
+    from rag.embeddings.minilm import packaged_model_path
+    from rag.text import embed_text
+
+    settings = Settings(data_dir=data_dir)
+    texts = [embed_text(c) for c in open_store(settings, make_embedder(settings), create=False).iter_chunks()]
+    raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+    raw.encode(["warm-up"])
+    runs = []
+    for _ in range(2):
+        c0, w0 = time.process_time(), time.perf_counter()
+        raw.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+        runs.append({"cpu_s": round(time.process_time() - c0, 2), "wall_s": round(time.perf_counter() - w0, 2)})
+    return {"what": "floor", "texts": len(texts), "runs": runs, "machine": machine()}
+
+
 DEMO = ["How do I deploy a service to production?", "Who knows about our Stripe webhooks?",
         "What are the incident severity levels and who is the incident commander?"]
 
@@ -327,6 +349,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     s.add_argument("--clients", type=int, default=16)
     s.add_argument("--seconds", type=float, default=20.0)
     sub.add_parser("seed").add_argument("--corpus", type=Path, required=True)
+    sub.add_parser("floor").add_argument("--data-dir", type=Path, required=True)
     c = sub.add_parser("compare")
     c.add_argument("--data-dir", type=Path, required=True)
     c.add_argument("--collection", required=True)
@@ -336,6 +359,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with database() as url:
         if args.what == "ingest":
             result = bench_ingest(args.corpus, url)
+        elif args.what == "floor":
+            result = floor_cpu(args.data_dir)
         elif args.what == "compare":
             result = compare(args.data_dir, args.collection, args.qa, url, args.pg_data_dir)
         elif args.what == "seed":
