@@ -89,10 +89,10 @@ def write_corpus(root: Path) -> tuple[list[Planted], list[str]]:
         write(root, rel, f"---\ntitle: Page {shape}\naccess: {value}\n---\n# Page\n\n"
                          f"The {word} procedure rotates the vault keys.\n")
         planted.append(Planted(rel, rel, word))
-    for shape, value in THREAD_JSON.items():
+    for shape, declared in THREAD_JSON.items():
         word = next(WORDS)
         rel = f"threads/t-{shape}.json"
-        write_json(root, rel, {"title": f"Thread {shape}", "access": value,
+        write_json(root, rel, {"title": f"Thread {shape}", "access": declared,
                                "messages": [{"author": "Ann Lee", "text": f"The {word} plan is ready."}]})
         planted.append(Planted(rel, rel, word))
     truncated_groups = '[{"id": "G1", "name": "vault", "members": ["U1"]'

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 ERROR_STATUSES = {"401", "403", "404", "413", "422", "429", "503"}
 
 
-def _site(base: Path, auth: str) -> tuple[Settings, dict[str, str]]:
+def _site(base: Path, auth: Literal["on", "off"]) -> tuple[Settings, dict[str, str]]:
     write(base / "corpus", "wiki/oncall.md", "---\ntitle: On-call\nauthors: [Ann Lee]\n---\n# On-call\n\n"
                                              "The primary acknowledges a page within fifteen minutes.\n")
     write(base / "corpus", "threads/vpn.json", '{"title": "VPN", "messages": [{"author": "Ann Lee", "text": '
@@ -96,7 +97,8 @@ def test_what_the_schema_allows_is_answered(url: str) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("auth", ["off", "on"])
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Path, auth: str) -> None:
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Path,
+                                                                    auth: Literal["on", "off"]) -> None:
     if not SCHEMATHESIS.exists():
         pytest.skip("schemathesis is not installed (pip install -e '.[dev]')")
     settings, headers = _site(tmp_path, auth)
