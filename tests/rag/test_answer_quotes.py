@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import rag.abstain
 from rag.abstain import AbstainModel, Signals
 from rag.answers.checks import check_quotes
 from rag.answers.parts import uncovered_parts
@@ -135,12 +138,14 @@ def test_a_two_part_question_with_one_part_covered_names_the_other() -> None:
     assert uncovered_parts("What are the incident severity levels?", [], idf) == []
 
 
-def test_the_calibrated_model_abstains_when_the_rare_term_is_only_in_an_unquoted_part() -> None:
+def test_the_loco_candidate_model_abstains_when_the_rare_term_is_only_in_an_unquoted_part() -> None:
+    # The leave-one-corpus-out candidate (rag/abstain_model_loco.json, not the committed default: README,
+    # "Which model is committed") is the one that uses the quote checks; the default gives them weight 0.
     chunk = _chunk("Tokens are rotated every 90 days by the owning team. The Mapbox key is stored elsewhere.",
                    title="Secrets")
     idf = {"mapbox": 6.0, "token": 1.0, "rotat": 1.0}.get
     question = "How often is the Mapbox token rotated?"
-    model = AbstainModel.load()
+    model = AbstainModel.load(Path(rag.abstain.__file__).with_name("abstain_model_loco.json"))
     # retrieval signals of an on-topic passage (a devset how-to's values), then the quote checks
     retrieval = {"dense_top": 0.63, "coverage": 0.6, "agree": 1.0, "gap": 0.06, "bm25_top": 0.46, "rare": 0.5}
     for quote, answers in [("Tokens are rotated every 90 days by the owning team.", False),
