@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from rag.people import PeopleDirectory
 from rag.profiles.types import EvidenceRole
-from rag.threads.answer import asker, credit, is_structured, opener, replied_to, where
+from rag.threads.answer import asker, credit, is_structured, opener, replied_to, thread_messages, where
 from rag.types import Chunk, Message
 
 LOOSE_CHAT_WEIGHT = 0.5
@@ -119,14 +119,7 @@ def _loose(c: Chunk, people: PeopleDirectory) -> list[Credit]:
 
 def _thread(parts: list[Chunk], people: PeopleDirectory) -> list[Credit]:
     """Shares of a whole thread, carried by each of its chunks."""
-    seen: set[str] = set()
-    full: list[Message] = []
-    for c in parts:
-        for m in c.messages:
-            key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
-            if key not in seen:
-                seen.add(key)
-                full.append(m)
+    full = thread_messages(parts)
     weights = credit(full)
     who_asked = asker(full)
     first = opener(full)

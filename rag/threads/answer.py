@@ -123,6 +123,19 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
     return out
 
 
+def thread_messages(chunks: Sequence[Chunk]) -> list[Message]:
+    """A thread's messages from its chunks in reading order, each once (a long message spans chunks)."""
+    seen: set[str] = set()
+    full: list[Message] = []
+    for x in chunks:
+        for m in x.messages:
+            key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
+            if key not in seen:
+                seen.add(key)
+                full.append(m)
+    return full
+
+
 def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limit: int = 3) -> list[Hit]:
     """Thread hits carrying the whole thread's messages (one hit per thread, at its best rank).
 
@@ -140,15 +153,7 @@ def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limi
         if c.doc_id in done:
             continue
         done.add(c.doc_id)
-        chunks = sorted(fetch(c.doc_id), key=lambda x: x.index) or [c]
-        seen: set[str] = set()
-        full: list[Message] = []
-        for x in chunks:
-            for m in x.messages:
-                key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
-                if key not in seen:
-                    seen.add(key)
-                    full.append(m)
+        full = thread_messages(sorted(fetch(c.doc_id), key=lambda x: x.index) or [c])
         if len(full) > MAX_THREAD_MESSAGES:
             full = list(c.messages)
         out.append(h.model_copy(update={"chunk": c.model_copy(update={"messages": tuple(full)})}))
