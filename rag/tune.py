@@ -154,14 +154,20 @@ def engine_fusion(settings: Settings) -> Fusion:
     if settings.fusion:
         return parse_fusion(settings.fusion, rrf_k=settings.rrf_k)
     tuned = load_tuning(settings)
-    chosen = tuned.chosen if tuned is not None else DEFAULT_FUSION
+    chosen = tuned.chosen if tuned is not None and current(tuned) else DEFAULT_FUSION
     return chosen.model_copy(update={"rrf_k": settings.rrf_k})
 
 
+def current(tuning: Tuning) -> bool:
+    """A stored choice counts only for the fusion method tuned today: one made for another method (an older
+    release tuned RRF) is stale, and is neither used nor kept - the next ingest or ``tune`` re-does it."""
+    return tuning.chosen.method == DEFAULT_FUSION.method
+
+
 def needs_tuning(settings: Settings, *, chunks: int) -> bool:
-    """No stored choice yet, or the corpus grew or shrank by more than :data:`RETUNE_CHANGE` since."""
+    """No stored choice yet, a stale one (:func:`current`), or the corpus grew or shrank by more than :data:`RETUNE_CHANGE` since."""
     tuned = load_tuning(settings)
-    if tuned is None:
+    if tuned is None or not current(tuned):
         return True
     return abs(chunks - tuned.chunks) > RETUNE_CHANGE * max(tuned.chunks, 1)
 
