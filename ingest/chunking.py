@@ -9,9 +9,18 @@ from collections.abc import Callable
 from llama_index.core import Document as LIDocument
 from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
 
-from rag.types import Chunk, Document, Message, stable_hash
+from ingest.ids import ChunkIds
+from rag.types import Chunk, Document, Message
 
 CountTokens = Callable[[str], int]
+
+# The sentence splitter counts and regex-scans its whole input several times, and nltk's sentence regex gives
+# up after 5 s (a TimeoutError): a 50 MB single-line text would fail, and count tokens over 50 MB at once.
+# A section longer than this is cut into windows first (at a sentence end or white space), so every call sees
+# a bounded text and the work grows linearly with the text. Shorter sections are split as before.
+WINDOW_CHARS = 100_000
+# How far past the previous passage the next one may start (white space between sections, a heading line).
+_SEARCH_SLACK = 4096
 
 
 class Chunker:
@@ -29,13 +38,11 @@ class Chunker:
         """All chunks of ``doc``, in reading order, each with the authors of its own lines."""
         pieces = self._thread_pieces(doc) if doc.messages else self._page_pieces(doc)
         chunks: list[Chunk] = []
-        seen: Counter[str] = Counter()
+        ids = ChunkIds(doc.doc_id)
         content_hash = doc.content_hash  # a property hashing the whole text: once, not once per chunk
         for i, (section, text, authors, messages) in enumerate(pieces):
-            key = stable_hash(doc.doc_id, section, text)
-            seen[key] += 1
             chunks.append(Chunk(
-                chunk_id=f"{doc.doc_id}-{stable_hash(key, str(seen[key]), length=12)}",
+                chunk_id=ids.next(section, text),
                 doc_id=doc.doc_id, index=i, text=text, section=section, authors=authors,
                 messages=messages, title=doc.title, kind=doc.kind, source=doc.source, paths=doc.paths,
                 url=doc.url, date=doc.date, channel=doc.channel, access=doc.access,
@@ -48,7 +55,7 @@ class Chunker:
         nodes = self._markdown.get_nodes_from_documents([LIDocument(text=doc.text)])
         out: list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]] = []
         pending, pending_section = "", ""
-        cursor = 0
+        cursor = _Cursor(doc)
         for node in nodes:
             text = node.get_content().strip()
             lines = text.splitlines()
@@ -67,26 +74,29 @@ class Chunker:
                 continue
             if pending:
                 text, pending = pending + "\n\n" + text, ""
-            cursor = self._add_parts(doc, section, text, cursor, out)
+            self._add_parts(doc, section, text, cursor, out)
         if pending:  # trailing headings with no body are still text someone wrote
             self._add_parts(doc, pending_section, pending, cursor, out)
         return out
 
-    def _add_parts(self, doc: Document, section: str, text: str, cursor: int,
-                   out: list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]]) -> int:
-        parts = [text] if self.count_tokens(text) <= self.chunk_tokens else self._splitter.split_text(text)
-        for part in parts:
-            start = doc.text.find(part[:60], cursor)
-            if start >= 0:
-                cursor = start
-            out.append((section, part, self._line_authors(doc, start, part), ()))
-        return cursor
+    def _add_parts(self, doc: Document, section: str, text: str, cursor: _Cursor,
+                   out: list[tuple[str, str, tuple[str, ...], tuple[Message, ...]]]) -> None:
+        for part in self._split(text):
+            start = cursor.locate(part)
+            out.append((section, part, self._line_authors(doc, start, part, cursor), ()))
 
-    def _line_authors(self, doc: Document, start: int, text: str) -> tuple[str, ...]:
+    def _split(self, text: str) -> list[str]:
+        """``text`` as passages of at most ``chunk_tokens``, splitting at most ``WINDOW_CHARS`` at a time."""
+        parts: list[str] = []
+        for window in windows(text, WINDOW_CHARS):
+            parts += [window] if self.count_tokens(window) <= self.chunk_tokens else self._splitter.split_text(window)
+        return parts
+
+    def _line_authors(self, doc: Document, start: int, text: str, cursor: _Cursor) -> tuple[str, ...]:
         """Authors of the lines this passage spans (git blame), else the document's authors."""
         if not doc.line_authors or start < 0:
             return doc.authors
-        first = doc.text.count("\n", 0, start)
+        first = cursor.line_of(start)
         last = first + text.count("\n") + 1
         counts = Counter(a for a in doc.line_authors[first:last] if a)
         ranked = tuple(a for a, _ in counts.most_common())
@@ -111,8 +121,10 @@ class Chunker:
             n = self.count_tokens(msg.text) + 4
             if n > self.chunk_tokens:
                 flush()
-                for part in self._splitter.split_text(msg.text):
-                    window = [Message(author=msg.author, text=part, ts=msg.ts)]
+                for part in [p for w in windows(msg.text, WINDOW_CHARS) for p in self._splitter.split_text(w)]:
+                    # Each piece keeps the message's id, reply link and role: the opener of a thread
+                    # whose first message is long is still its question (rag.threads.answer).
+                    window = [msg.model_copy(update={"text": part})]
                     flush()
                 continue
             if used + n > self.chunk_tokens:
@@ -121,3 +133,57 @@ class Chunker:
             used += n
         flush()
         return out
+
+
+def windows(text: str, size: int) -> list[str]:
+    """``text`` in consecutive pieces of at most ``size`` characters (``text`` itself when it fits), each cut
+    after the last sentence end, else line break, else space in its second half; joined, they are ``text``."""
+    if len(text) <= size:
+        return [text]
+    out: list[str] = []
+    start = 0
+    while len(text) - start > size:
+        end = start + size
+        cut = -1
+        for sep in (". ", "\n", " "):
+            cut = text.rfind(sep, start + size // 2, end)
+            if cut >= 0:
+                cut += len(sep)
+                break
+        cut = cut if cut > start else end
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
+
+
+class _Cursor:
+    """Where in the document text the passages found so far start, and the line count up to there.
+
+    Passages come in reading order, so both searches go forward from the last one and stay bounded: each
+    passage is looked for near the previous one (overlap puts it inside the previous passage), never
+    through the rest of the document, and newlines are counted once."""
+
+    def __init__(self, doc: Document) -> None:
+        self.text = doc.text
+        self.pos = 0
+        self.reach = 0  # where the previous passage ended
+        self._line_pos = self._line = 0
+
+    def locate(self, part: str) -> int:
+        """Start of ``part`` in the document (-1 when not found nearby, e.g. the splitter dropped a character)."""
+        head = part[:60]
+        start = self.text.find(head, self.pos, max(self.reach, self.pos) + _SEARCH_SLACK + len(head))
+        if start >= 0:
+            self.pos, self.reach = start, start + len(part)
+        else:
+            self.reach = max(self.reach, self.pos) + len(part)  # keep the search window moving past it
+        return start
+
+    def line_of(self, pos: int) -> int:
+        """0-based line number of character ``pos`` (counted on from the last call when moving forward)."""
+        if pos < self._line_pos:
+            self._line_pos = self._line = 0
+        self._line += self.text.count("\n", self._line_pos, pos)
+        self._line_pos = pos
+        return self._line

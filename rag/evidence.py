@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from rag.generators.base import Quote
-from rag.text import key_terms, stem, words
+from rag.text import is_heading, key_terms, stem, words
 from rag.threads.answer import answer_units, is_structured, question_text
 from rag.types import Hit
 
@@ -27,7 +27,7 @@ def split_units(text: str) -> list[str]:
         segments: list[list[str]] = []
         for raw in para.splitlines():
             ln = raw.strip()
-            if not ln or ln.startswith("#"):
+            if not ln or is_heading(ln):
                 continue
             starts_item = bool(_ITEM.match(ln)) or ln.startswith("|")
             if starts_item or not segments or segments[-1][0].startswith("|"):

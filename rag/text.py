@@ -20,6 +20,14 @@ STOPWORDS = frozenset(
 )
 
 
+_HEADING = re.compile(r"#{1,6}(?:\s|$)")
+
+
+def is_heading(line: str) -> bool:
+    """A Markdown ATX heading line ("## Steps"); "#payments is ..." or "#123" is text, not a heading."""
+    return bool(_HEADING.match(line.strip()))
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
     return _WORD.findall(text.lower())

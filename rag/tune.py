@@ -165,7 +165,8 @@ def current(tuning: Tuning) -> bool:
 
 
 def needs_tuning(settings: Settings, *, chunks: int) -> bool:
-    """No stored choice yet, a stale one (:func:`current`), or the corpus grew or shrank by more than :data:`RETUNE_CHANGE` since."""
+    """No stored choice yet, a stale one (:func:`current`), or the corpus grew or shrank by more than
+    :data:`RETUNE_CHANGE` since."""
     tuned = load_tuning(settings)
     if tuned is None or not current(tuned):
         return True

@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from rag.answers.focus import focus_terms
 from rag.answers.types import AnswerType, contains_type, expected_type, type_match
 from rag.generators.base import Quote
+from rag.text import is_heading
 from rag.types import Chunk
 
 MAX_ITEMS = 12
@@ -81,7 +82,7 @@ def blocks(text: str) -> list[Block]:
                 close()
             prev_blank = True
             continue
-        if ln.startswith("#"):
+        if is_heading(ln):
             close()
             continue
         if ln.startswith("|"):

@@ -26,7 +26,7 @@ from rag.codify.types import CodifyDraft, DraftQuote, DraftSource, DraftStep
 from rag.engine import QueryEngine
 from rag.errors import BadInput, NotFound
 from rag.text import key_terms, stem, words
-from rag.threads.answer import asker, credit, is_structured, opener
+from rag.threads.answer import asker, credit, is_structured, opener, thread_messages
 from rag.types import Chunk, Filters, Message
 
 MAX_THREADS = 5
@@ -45,14 +45,7 @@ class Thread:
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         parts = sorted(chunks, key=lambda c: c.index)
         self.head = parts[0]
-        seen: set[str] = set()
-        self.messages: list[Message] = []
-        for c in parts:
-            for m in c.messages:
-                key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
-                if key not in seen:
-                    seen.add(key)
-                    self.messages.append(m)
+        self.messages: list[Message] = thread_messages(parts)
         self.weights = credit(self.messages)
         self.asker = asker(self.messages)
         first = opener(self.messages)

@@ -74,6 +74,8 @@ def credit(messages: Sequence[Message]) -> dict[str, float]:
                 acked_authors.add(m.to)
     out: dict[str, float] = {}
     for i, m in enumerate(messages):
+        if m.id in out:
+            continue  # a later piece of a long message (thread_messages): weighed once, by its start
         if m.role == "post" and m.id:
             out[m.id] = 1.0  # an informing opener is evidence by its author
             continue
@@ -103,12 +105,14 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
     """The replies to the asker as quotable units: a short message whole, a long one by sentence."""
     weights = credit(messages)
     out: list[ThreadUnit] = []
+    done: set[tuple[str | None, str]] = set()
     pos = 0
     for m in messages:
         if m.role == "post" and m.id:
             # A post informs: its sentences are evidence by its author, except the ones that ask.
             for part in split(m.text):
-                if not part.rstrip().endswith("?"):
+                if not part.rstrip().endswith("?") and (m.id, part) not in done:
+                    done.add((m.id, part))
                     out.append(ThreadUnit(text=part, message=m, position=pos, weight=1.0))
                     pos += 1
             continue
@@ -117,19 +121,23 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
         n = len(words(m.text))
         parts = [m.text.strip()] if n <= whole_under_words else split(m.text)
         for part in parts:
-            if part and len(words(part)) >= 1:
+            if part and len(words(part)) >= 1 and (m.id, part) not in done:
+                done.add((m.id, part))  # pieces of one long message overlap: a sentence once
                 out.append(ThreadUnit(text=part, message=m, position=pos, weight=weights.get(m.id, 1.0)))
                 pos += 1
     return out
 
 
 def thread_messages(chunks: Sequence[Chunk]) -> list[Message]:
-    """A thread's messages from its chunks in reading order, each once (a long message spans chunks)."""
-    seen: set[str] = set()
+    """A thread's messages from its chunks in reading order, each once.
+
+    A message too long for one chunk is stored as pieces that share its id and role; each piece is kept
+    (in order), so a long opener is still the question and a long reply is quoted from any of its parts."""
+    seen: set[tuple[str, str]] = set()
     full: list[Message] = []
     for x in chunks:
         for m in x.messages:
-            key = m.id or f"{m.author}\x00{m.ts}\x00{m.text}"
+            key = (m.id or f"{m.author}\x00{m.ts}", m.text)
             if key not in seen:
                 seen.add(key)
                 full.append(m)

@@ -85,6 +85,13 @@ def _corpus(root: Path) -> None:
          "text": "System Settings, Printers, add, pick the one named floor3-laser."},
         {"id": "d", "author": "Eve Park", "parent": {"id": "b"}, "text": "Sonoma"},
     ]})
+    # A mailing-list opener longer than a chunk (the devset's threads): it is split into pieces.
+    long_opener = ("R has been rebuilt against the new BLAS library in rawhide, and every package that links "
+                   "it needs a rebuild too. ") * 40 + "Could somebody with provenpackager rights rebuild them?"
+    write_json(root, "threads/long.json", {"title": "Rebuild against FlexiBLAS", "messages": [
+        {"id": "L1", "author": "Ines Ucar", "text": long_opener},
+        {"id": "L2", "author": "Tom Call", "reply_to": "L1", "text": "These should all be finished now."},
+    ]})
     write_json(root, "threads/irc.json", {"channel": "#ubuntu", "messages": [
         {"author": "jk_", "time": "2008-04-30T08:46",
          "text": "if i wanted to reinstall ubuntu, can i save my settings and transfer them afterwards?"},
@@ -190,3 +197,17 @@ def test_a_thread_nobody_answered_abstains(tmp_path: Path) -> None:
     a = QueryEngine(settings).ask("why does my wifi drop after suspend on a thinkpad?")
     assert a.abstained and not a.citations
     assert all(e.name not in ("zed", "ubotu") for e in a.experts)
+
+
+def test_a_long_opener_split_across_chunks_keeps_its_id_and_role(store) -> None:
+    # Pieces without id and role made every chunk of such a thread a loose day of chat: its asking
+    # sentence was quoted as the answer and the reply was lost (devset dev-032).
+    settings, chunks = store
+    docs = chunks["threads/long.json"]
+    assert len(docs) > 2  # the opener alone needs more than one chunk
+    pieces = [m for c in docs for m in c.messages if m.author == "Ines Ucar"]
+    assert len(pieces) > 1 and {(m.id, m.role) for m in pieces} == {("L1", "post")}  # long: a post
+    a = QueryEngine(settings).ask("Who rebuilt the packages that link the new BLAS library in rawhide?")
+    assert "Tom Call: These should all be finished now." in a.answer
+    assert "Could somebody" not in a.answer  # the post's asking sentence is not evidence
+    assert "Tom Call" in [e.name for e in a.experts]

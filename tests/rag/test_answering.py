@@ -81,6 +81,14 @@ def test_split_units_keeps_list_items_and_sentences() -> None:
                      "second item here"]
 
 
+def test_a_line_starting_with_a_channel_name_is_text_not_a_heading() -> None:
+    # A wrapped e-mail line ("#payments in February ...") was dropped as if it were a Markdown heading.
+    text = ("## Summary\nI resumed it with the procedure Jonas described in\n#payments in February 2024. The "
+            "sequence was one ahead.")
+    assert split_units(text) == ["I resumed it with the procedure Jonas described in #payments in February 2024.",
+                                 "The sequence was one ahead."]
+
+
 def test_a_unit_that_is_only_links_is_not_quotable() -> None:
     text = ("- [Incident severity levels](incident-severity-levels.md)\n- [Runbook](r.md), [Retro](t.md).\n"
             "- See [Incident severity levels](x.md) for the roles.")
