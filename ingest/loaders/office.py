@@ -7,6 +7,7 @@ of one message), XHTML, and wiki markup kept as text (Textile, MediaWiki, AsciiD
 
 from __future__ import annotations
 
+import email.utils
 import re
 import zipfile
 from pathlib import Path
@@ -189,14 +190,16 @@ def _load_msg(ctx: LoadContext, file: Path, rel: str) -> Document:
         msg = OxMessage.load(str(file))
         sender = msg.sender or ""
         body = msg.body or ""
+        html = "" if body.strip() else (msg.html_body or "")
         subject = msg.subject or ""
         sent = msg.sent_date
     except Exception as exc:
         raise ParseError(f"{rel}: not a readable Outlook .msg ({type(exc).__name__}: {str(exc)[:200]})") from exc
-    from ingest.loaders.email import _own_words
+    from ingest.loaders.mailtext import html_to_text, own_words
 
-    name, _, addr = sender.partition("<")
-    who = ctx.people.canonical(f"{name.strip()} <{addr.strip('> ')}>" if addr else name.strip()) or "unknown"
-    message = Message(author=who, text=_own_words(body), ts=sent.isoformat(timespec="seconds") if sent else None)
+    name, addr = email.utils.parseaddr(sender)  # '"Ann Lee" <ann@x.org>': the name without its quotes
+    who = ctx.people.canonical(f"{name} <{addr}>" if addr else name or sender) or "unknown"
+    text = own_words(body if body.strip() else html_to_text(html))
+    message = Message(author=who, text=text, ts=sent.isoformat(timespec="seconds") if sent else None)
     return thread_document(ctx, source=rel, title=subject, channel=file.parent.name or None, messages=[message],
                            fmt="email")
