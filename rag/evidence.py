@@ -16,6 +16,10 @@ _ITEM = re.compile(r"^([-*+]|\d+[.)])\s")
 # A unit that is nothing but a link ("[Incident severity levels](incident-severity-levels.md)") is
 # navigation: it repeats a title the question matches and says nothing.
 _LINK_ONLY = re.compile(r"(\[[^\]]*\]\([^)]*\)[\s,;:.]*)+")
+# Mail furniture left in archived message text: "On Mon, 10 Aug 2020 at 08:24, X <x at y.org> wrote:" and
+# the list software's "[[alternative HTML version deleted]]". Never evidence (devset: quoted as answers).
+_FURNITURE = re.compile(r"(?:(?:On|Am|Le|El)\b.{5,240}\b(?:wrote|schrieb|a écrit|escribió)\s*:"
+                        r"|\[\[alternative HTML version deleted\]\])\s*", re.IGNORECASE | re.DOTALL)
 
 
 def split_units(text: str) -> list[str]:
@@ -41,7 +45,8 @@ def split_units(text: str) -> list[str]:
                 continue
             units.extend(s.strip() for s in _SENT.split(joined) if s.strip())
     units = [re.sub(r"^([-*+]|\d+[.)])\s+", "", u) for u in units]
-    return [u.replace("\u2028", "\n") for u in units if len(words(u)) >= 3 and not _LINK_ONLY.fullmatch(u)]
+    return [u.replace("\u2028", "\n") for u in units
+            if len(words(u)) >= 3 and not _LINK_ONLY.fullmatch(u) and not _FURNITURE.fullmatch(u)]
 
 
 def query_terms(question: str) -> list[str]:

@@ -89,6 +89,12 @@ def test_a_line_starting_with_a_channel_name_is_text_not_a_heading() -> None:
                                  "The sequence was one ahead."]
 
 
+def test_mail_attribution_lines_and_list_furniture_are_not_quotable() -> None:
+    text = ("These should all be finished now.\n\nOn Mon, Aug 10, 2020 at 10:05 AM Tom Callaway <spotrh at "
+            "gmail.com> wrote:\n\n\t[[alternative HTML version deleted]]")
+    assert split_units(text) == ["These should all be finished now."]
+
+
 def test_a_unit_that_is_only_links_is_not_quotable() -> None:
     text = ("- [Incident severity levels](incident-severity-levels.md)\n- [Runbook](r.md), [Retro](t.md).\n"
             "- See [Incident severity levels](x.md) for the roles.")
