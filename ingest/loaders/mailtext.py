@@ -13,11 +13,11 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _WIDE = {"utf-16", "utf16", "ucs-2", "ucs2", "unicode", "utf-32", "utf32"}
 
-# "On Mon, 1 Jan 2024 at 10:00, Ann Lee <ann@x.org> wrote:" and its usual translations, or a bare
-# "Ann Lee <ann@x.org> wrote:"; mail clients wrap the long ones over two or three lines.
+# "On Mon, 1 Jan 2024 at 10:00, Ann Lee <ann@x.org> wrote:" and its usual translations (German and Dutch put
+# the name after the verb), or a bare "Ann Lee <ann@x.org> wrote:"; clients wrap long ones over 2-3 lines.
 _ATTRIBUTION = re.compile(
-    r"^\s*(?:(?:On|Am|Le|El|Il|Op)\s.{5,300}?\s)?\S.{0,200}?\s(?:wrote|writes|schrieb|a\s+écrit|escribió|"
-    r"ha\s+scritto|schreef)\s*:\s*$", re.IGNORECASE)
+    r"^\s*(?:(?:On|Am|Le|El|Il|Op)\s.{5,300}?\s)?\S.{0,200}?\s(?:(?:wrote|writes|a\s+écrit|escribió|ha\s+scritto)"
+    r"|(?:schrieb|schreef)\s.{1,200}?)\s*:\s*$", re.IGNORECASE)
 _ORIGINAL = re.compile(r"^\s*-{2,}\s*Original Message\s*-{2,}\s*$", re.IGNORECASE)
 _OUTLOOK_RULE = re.compile(r"^\s*_{10,}\s*$")
 

@@ -9,7 +9,10 @@ import codecs
 import datetime as dt
 import textwrap
 
+import pytest
+
 from ingest.loaders.email import split_mbox
+from ingest.loaders.mailtext import own_words
 from ingest.pipeline import DuplicatePath, ingest
 from rag.config import Settings
 from rag.types import Message
@@ -484,6 +487,21 @@ def test_attribution_lines_are_dropped_with_the_quote_they_introduce(corpus, set
         ("Cara Diaz", "l2@x.org", "No, tablets have their own budget. The vendor wrote:\n"
                                   "the tablets are covered until 2026."),
         ("Dana Fox", "l3@x.org", "Good to know, I will tell the warehouse.")]
+
+
+@pytest.mark.parametrize("attribution", [
+    "On Mon, Jan 1, 2024 at 10:00 AM Ann Lee <ann@x.org> wrote:",
+    "On 01/01/2024 10:00, Ann Lee wrote:",
+    "Ann Lee <ann@x.org> writes:",
+    "Am 01.01.2024 um 10:00 schrieb Ann Lee <ann@x.org>:",
+    "Op ma 1 jan. 2024 om 10:00 schreef Ann Lee <ann@x.org>:",
+    "El lun, 1 ene 2024 a las 10:00, Ann Lee (<ann@x.org>) escribió:",
+    "Il giorno lun 1 gen 2024 alle ore 10:00 Ann Lee <ann@x.org> ha scritto:"])
+def test_attributions_in_several_languages_go_with_their_quote(attribution):
+    body = f"Yes, the 10:00 slot works.\n\n{attribution}\n> Does 10:00 work for the review?\n"
+    assert own_words(body) == "Yes, the 10:00 slot works."
+    # Not followed by a quote, the same line is the sender's own text.
+    assert own_words(f"{attribution}\nthe review moved to Tuesday.") == f"{attribution}\nthe review moved to Tuesday."
 
 
 def test_outlook_msg_is_a_one_message_thread(corpus, settings):
