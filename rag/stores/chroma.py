@@ -174,8 +174,8 @@ class ChromaStore:
         with self._reading("delete a document"):
             got = self._col.get(where={"doc_id": doc_id}, include=[])
             doomed = [i for i in got["ids"] if not keep or i not in keep]
-            if doomed:
-                self._col.delete(ids=doomed)
+            for part in _pages(doomed):
+                self._col.delete(ids=part)
         return len(doomed)
 
     def search(self, vector: np.ndarray, *, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
@@ -216,21 +216,17 @@ class ChromaStore:
         """Chunks of a document, ordered by index, or the given ids."""
         with self._reading("read chunks"):
             if ids is not None:
-                if not ids:
-                    return []
-                res: Any = self._col.get(ids=list(ids), include=["documents", "metadatas"])
+                pages: list[Any] = [self._col.get(ids=part, include=["documents", "metadatas"]) for part in _pages(ids)]
             else:
-                res = self._col.get(where={"doc_id": doc_id or ""}, include=["documents", "metadatas"])
-        chunks = [metadata_to_chunk(i, t, m) for i, t, m in zip(res["ids"], res["documents"], res["metadatas"],
-                                                                  strict=True)]
+                pages = [self._col.get(where={"doc_id": doc_id or ""}, include=["documents", "metadatas"])]
+        chunks = [metadata_to_chunk(i, t, m) for res in pages
+                  for i, t, m in zip(res["ids"], res["documents"], res["metadatas"], strict=True)]
         return sorted(chunks, key=lambda c: c.index) if ids is None else chunks
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are already stored."""
-        if not ids:
-            return set()
         with self._reading("read chunk ids"):
-            return set(self._col.get(ids=list(ids), include=[])["ids"])
+            return {i for part in _pages(ids) for i in self._col.get(ids=part, include=[])["ids"]}
 
     def iter_chunks(self, filters: Filters | None = None, *, batch: int = 2000) -> Iterator[Chunk]:
         """Page through every chunk passing ``filters``."""
@@ -261,14 +257,14 @@ class ChromaStore:
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored vectors of those ``ids`` that exist (reused when a changed document keeps a passage)."""
-        if not ids:
-            return {}
+        out: dict[str, np.ndarray] = {}
         with self._reading("read vectors"):
-            res: Any = self._col.get(ids=list(ids), include=["embeddings"])
-        embs = res.get("embeddings")
-        if embs is None:
-            return {}
-        return {i: np.asarray(e, dtype=np.float32) for i, e in zip(res["ids"], embs, strict=True)}
+            for part in _pages(ids):
+                res: Any = self._col.get(ids=part, include=["embeddings"])
+                embs = res.get("embeddings")
+                if embs is not None:
+                    out.update((i, np.asarray(e, dtype=np.float32)) for i, e in zip(res["ids"], embs, strict=True))
+        return out
 
     @property
     def collection(self) -> object:
@@ -276,6 +272,12 @@ class ChromaStore:
 
         Valid until the store reopens its client (after another process wrote): look it up, do not keep it."""
         return self._col
+
+
+def _pages(ids: Sequence[str], size: int = 1000) -> list[list[str]]:
+    """``ids`` in pages: Chroma binds each id as one SQLite variable, and SQLite allows 32,766 per statement
+    (a 25 MB single-line text makes more chunks than that)."""
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
 
 
 def _file_signature(path: Path) -> tuple[int, ...]:

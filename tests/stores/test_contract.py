@@ -235,6 +235,19 @@ def test_vectors_come_back_as_stored_and_unknown_ids_are_left_out(store_with_cor
     assert store.vectors([]) == {}
 
 
+def test_lookups_and_deletes_of_more_ids_than_sqlite_binds_at_once(backend_settings: Factory) -> None:
+    # One document of a 25 MB single-line text has more chunks than SQLite's 32,766 variables per statement.
+    store = open_store(backend_settings(), EMB)
+    chunks = [make_chunk(1, i, f"passage {i} about {TOPICS[i % 9]}") for i in range(1200)]
+    store.upsert(chunks, vectors(chunks))
+    ids = [f"d1-c{i}" for i in range(40_000)]  # mostly unknown: only the first 1,200 exist
+
+    assert len(store.vectors(ids)) == 1200
+    assert len(store.get(ids=ids)) == 1200
+    assert store.delete_document("d1", keep=set(ids[:100])) == 1100
+    assert store.count() == 100
+
+
 def test_a_reopened_store_holds_the_same_chunks(store_with_corpus, backend_settings: Factory) -> None:
     store, chunks = store_with_corpus
     again = open_store(backend_settings(), EMB, create=False)
