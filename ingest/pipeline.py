@@ -140,6 +140,7 @@ class _Run:
         self.people = self._people()
         self.failures: list[Failure] = []
         self._written: set[str] = set()  # doc ids stored (added or replaced) by this run
+        self._unit_failed: set[str] = set()  # units with a file that did not land: read again next run
         try:
             sidecar = load_sidecar(root)
         except BadInput as exc:
@@ -219,7 +220,6 @@ class _Run:
         by_source = {p: d for d in known_docs.values() for p in d.paths}
         sigs = {u.key: u.signature(self.context_sig + heads + self.version_salt) for u in units}
         loaded: dict[str, list[Document]] = {}
-        unit_failed: set[str] = set()
         kept: dict[str, list[DocRecord]] = {}  # unchanged units -> their records
         same_sig = {u.key for u in units if u.key in known_units and known_units[u.key][0] == sigs[u.key]}
         unit_of = {s: k for k, (_, srcs) in known_units.items() for s in srcs}
@@ -239,7 +239,7 @@ class _Run:
             res = self._load(unit)
             loaded[unit.key] = res.documents
             if res.failures:
-                unit_failed.add(unit.key)
+                self._unit_failed.add(unit.key)
                 self.failures += res.failures
         self.progress("read", len(units), len(units))
         desired = self._dedupe(loaded, kept)
@@ -250,7 +250,7 @@ class _Run:
             produced[key] = [d.source for d in docs]
         for key, kept_recs in kept.items():
             produced[key] = [s for r in kept_recs for s in r.paths if s in set(known_units[key][1])]
-        self.manifest.set_units(rootkey, {k: (sigs[k] if k not in unit_failed else "failed", v)
+        self.manifest.set_units(rootkey, {k: (sigs[k] if k not in self._unit_failed else "failed", v)
                                           for k, v in produced.items()}, drop_others=True)
         self.summary.failed = [FailedFile(path=f.path, reason=f.reason) for f in self.failures]
         self.summary.skipped = [SkippedFile(path=p, reason=why) for p, why in found.skipped]
@@ -336,7 +336,7 @@ class _Run:
 
     def _write(self, rootkey: str, desired: dict[str, tuple[str, Document | DocRecord]],
                known: dict[str, DocRecord]) -> None:
-        todo: list[tuple[str, Document]] = []
+        todo: list[tuple[str, Document, bool]] = []  # (unit, document, replaces a stored one)
         kinds: Counter[str] = Counter()
         for doc_id, (unit, item) in desired.items():
             kinds[item.kind] += 1
@@ -347,12 +347,7 @@ class _Run:
             if prev and prev.state == "done" and prev.version == self._version(item):
                 self.summary.unchanged += 1
                 continue
-            todo.append((unit, item))
-            self._written.add(doc_id)
-            if prev:
-                self.summary.replaced += 1
-            else:
-                self.summary.added += 1
+            todo.append((unit, item, prev is not None))
         gone = [d for d in known if d not in desired]
         if todo or gone:
             store = self._store()
@@ -367,7 +362,7 @@ class _Run:
         self.summary.chunks = sum(len(r.chunk_ids) for r in open_manifest(self.settings).docs(
             rootkey).values())
 
-    def _write_docs(self, rootkey: str, store: VectorStore, todo: list[tuple[str, Document]]) -> None:
+    def _write_docs(self, rootkey: str, store: VectorStore, todo: list[tuple[str, Document, bool]]) -> None:
         # Imported here: llama-index costs ~0.8 s to import, and an unchanged re-ingest never chunks.
         from ingest.chunking import Chunker
 
@@ -376,10 +371,20 @@ class _Run:
         batch: list[tuple[str, Document, list[Chunk]]] = []
         size = 0
         total = len(todo)
-        for i, (unit, doc) in enumerate(todo):
-            chunks = chunker.chunk(doc)
-            batch.append((unit, doc, chunks))
-            size += len(chunks)
+        for i, (unit, doc, replaces) in enumerate(todo):
+            try:
+                chunks = chunker.chunk(doc)
+            except Exception as exc:  # noqa: BLE001 - one document that cannot be split must not stop the run
+                # Reported, and its unit read again next run; a stored older version stays as it was.
+                self.failures.append(Failure(doc.source, f"cannot split it into passages ({type(exc).__name__}: "
+                                                         f"{str(exc)[:200]})"))
+                self._unit_failed.add(unit)
+            else:
+                self._written.add(doc.doc_id)
+                self.summary.replaced += replaces
+                self.summary.added += not replaces
+                batch.append((unit, doc, chunks))
+                size += len(chunks)
             if size >= 256 or i == total - 1:
                 self.progress("embed", i + 1, total)
                 self._flush(rootkey, store, batch)

@@ -199,6 +199,38 @@ def _elements_to_markdown(elements: list) -> tuple[str, str]:
     return first_title, "\n\n".join(lines)
 
 
+# unstructured decides whether a paragraph is narrative text by running spaCy over it (truncated at 1M
+# characters, which costs about 3 GB): a paragraph longer than this is plain text by definition and skips it.
+HUGE_PARAGRAPH_CHARS = 20_000
+_BLANK_LINES = re.compile(r"(\n[ \t]*\n)")
+
+
+def _partition_text(raw: str) -> list:
+    """``partition_text``, except that paragraphs over ``HUGE_PARAGRAPH_CHARS`` become narrative text unread."""
+    from unstructured.documents.elements import NarrativeText
+    from unstructured.partition.text import partition_text
+
+    blocks = _BLANK_LINES.split(raw)
+    if max(map(len, blocks)) <= HUGE_PARAGRAPH_CHARS:
+        return partition_text(text=raw)
+    elements: list = []
+    run: list[str] = []  # blocks of ordinary size (and the blank lines between them), partitioned together
+
+    def flush() -> None:
+        if "".join(run).strip():
+            elements.extend(partition_text(text="".join(run)))
+        run.clear()
+
+    for block in blocks:
+        if len(block) > HUGE_PARAGRAPH_CHARS:
+            flush()
+            elements.append(NarrativeText(text=block.strip()))
+        else:
+            run.append(block)
+    flush()
+    return elements
+
+
 def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
     """HTML, DOCX, PDF (fast strategy, no layout model) and plain text through unstructured."""
     _configure_unstructured()
@@ -234,10 +266,8 @@ def load_with_unstructured(ctx: LoadContext, file: Path) -> Document:
             fmt = "pdf"
             inline, title, meta_date = pdf_info(file)  # Info Title, not a first line that may be a margin stamp
         else:
-            from unstructured.partition.text import partition_text
-
             raw = decode_text(file.read_bytes(), rel)
-            elements = partition_text(text=raw)
+            elements = _partition_text(raw)
             fmt = "text"
             first = raw.strip().splitlines()[0].strip() if raw.strip() else ""
             title = first if len(first) < 120 else ""
