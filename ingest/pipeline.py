@@ -126,7 +126,13 @@ def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
         raise BadInput(f"{path} is not a folder - give `whoknows ingest` the corpus folder", field="path")
     t0 = time.perf_counter()
     with _ingest_lock(settings):
-        return _Run(root, settings, progress, embedder).run(t0)
+        run = _Run(root, settings, progress, embedder)
+        try:
+            return run.run(t0)
+        finally:
+            # Closed here, whatever happened: a ledger connection left to the garbage collector (sqlite3
+            # connections sit in a reference cycle) checkpoints the ledger whenever it is collected.
+            run.manifest.close()
 
 
 class _Run:
@@ -135,7 +141,6 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self._embedder = embedder
         self.summary = IngestSummary(root=str(root))
-        self.manifest = open_manifest(settings)
         self._people_read = False
         self.people = self._people()
         self.failures: list[Failure] = []
@@ -157,6 +162,8 @@ class _Run:
                                                         settings.default_access.encode(),
                                                         "|".join(settings.bots).encode()])).hexdigest()
         self.version_salt = f"{PIPELINE_VERSION}:{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
+        # Opened last: nothing above may fail with the ledger open (ingest() closes it after the run).
+        self.manifest = open_manifest(settings)
 
     def _people(self) -> PeopleDirectory:
         for name in ("people.yaml", "people.yml"):
@@ -264,7 +271,6 @@ class _Run:
         self.summary.seconds = round(time.perf_counter() - t0, 3)
         if self._people_read:
             save_people(self.settings, self.people)  # again: a first Postgres ingest has only now made the tables
-        self.manifest.close()
         return self.summary
 
     def _reconcile(self, rootkey: str) -> None:
@@ -359,8 +365,7 @@ class _Run:
             self.summary.deleted = len(gone)
         self.summary.documents = len(desired)
         self.summary.by_kind = dict(kinds)
-        self.summary.chunks = sum(len(r.chunk_ids) for r in open_manifest(self.settings).docs(
-            rootkey).values())
+        self.summary.chunks = sum(len(r.chunk_ids) for r in self.manifest.docs(rootkey).values())
 
     def _write_docs(self, rootkey: str, store: VectorStore, todo: list[tuple[str, Document, bool]]) -> None:
         # Imported here: llama-index costs ~0.8 s to import, and an unchanged re-ingest never chunks.
