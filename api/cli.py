@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -98,6 +99,27 @@ def ingest(
             err.print(f"[yellow]failed:[/] {f.path}: {f.reason}")
     if summary.failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def forget(
+    path: Annotated[Path, typer.Argument(help="A corpus folder ingested before (it may have been moved or deleted).")],
+    data_dir: DataDir = None,
+    as_json: JsonOut = False,
+) -> None:
+    """Remove every document ingested from the corpus folder PATH (after moving or retiring it); the other
+    corpora of the data dir stay. A moved folder is a new corpus: ingest it at its new place, then forget the old."""
+    from ingest.roots import forget as run_forget
+
+    settings = make_settings(data_dir)
+    try:
+        removed = run_forget(path, settings)
+    except WhoknowsError as exc:
+        fail(exc)
+    if as_json:
+        print(json.dumps({"root": str(path.expanduser().resolve()), "documents": removed}))
+    else:
+        out.print(f"forgot {removed} documents ingested from {path.expanduser().resolve()}")
 
 
 @app.command()

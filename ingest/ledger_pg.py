@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 from psycopg.types.json import Jsonb
 
+from ingest.ids import root_id
 from ingest.manifest import DocRecord, Manifest
 from rag.config import Settings
 from rag.stores.pg import Database, quote_ident
@@ -45,6 +46,29 @@ class PgManifest(Manifest):
         """Close the connections."""
         self.db.close()
 
+    def root_id(self, root: str) -> str:
+        """The id of corpus ``root``: the one recorded with its first document, else the one it will get."""
+        if applied_version(self.db) < 2:
+            return root_id(root)
+        row = self.db.one(f"SELECT root_id FROM {self._s}.ledger_roots WHERE root = %s", (root,))
+        return str(row[0]) if row else root_id(root)
+
+    def roots(self) -> dict[str, str]:
+        """Every corpus root with documents in the ledger -> its id."""
+        if applied_version(self.db) < 2:
+            return {}
+        rows = self.db.rows(f"SELECT root FROM {self._s}.ledger_docs UNION SELECT root FROM {self._s}.ledger_roots",
+                            action="read the ledger")
+        return {r: self.root_id(r) for (r,) in rows}
+
+    def forget_root(self, root: str) -> None:
+        """Drop everything recorded for corpus ``root`` (after its chunks left the store)."""
+        if applied_version(self.db) < 2:
+            return
+        with self.db.transaction("write the ledger") as conn:
+            for table in ("ledger_docs", "ledger_units", "ledger_roots"):
+                conn.execute(f"DELETE FROM {self._s}.{table} WHERE root = %s", (root,))
+
     def docs(self, root: str) -> dict[str, DocRecord]:
         """Every document recorded for a corpus root, by doc id."""
         if not self._exists:
@@ -70,7 +94,7 @@ class PgManifest(Manifest):
         return {u: (s, _list(src)) for u, s, src in rows}
 
     def mark_pending(self, root: str, recs: list[DocRecord]) -> None:
-        """Record documents about to be written (one transaction)."""
+        """Record documents about to be written (one transaction); the root's id is recorded with its first."""
         sql = (f"INSERT INTO {self._s}.ledger_docs VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                "ON CONFLICT (doc_id) DO UPDATE SET root = EXCLUDED.root, unit = EXCLUDED.unit, "
                "source = EXCLUDED.source, paths = EXCLUDED.paths, version = EXCLUDED.version, "
@@ -78,6 +102,8 @@ class PgManifest(Manifest):
                "kind = EXCLUDED.kind, title = EXCLUDED.title, updated = EXCLUDED.updated")
         now = time.time()
         with self.db.transaction("write the ledger") as conn, conn.cursor() as cur:
+            cur.execute(f"INSERT INTO {self._s}.ledger_roots VALUES (%s, %s, %s) ON CONFLICT (root) DO NOTHING",
+                        (root, self.root_id(root), now))
             cur.executemany(sql, [(r.doc_id, root, r.unit, r.source, Jsonb(r.paths), r.version, r.dup_key, "pending",
                                    Jsonb(r.chunk_ids), r.kind, r.title, now) for r in recs])
 

@@ -1,7 +1,9 @@
 """What has been ingested: a SQLite ledger next to the vector store.
 
 A document is written as ``pending`` *before* its chunks reach the store and marked ``done`` after,
-so a run killed in between is finished by the next run instead of leaving half a document.
+so a run killed in between is finished by the next run instead of leaving half a document. Everything is kept
+per corpus root (its absolute path): the documents and units each root produced, and the root's id, which is
+part of every document id (:mod:`ingest.ids`), so ingesting one root never touches another's documents.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.ids import root_id
 from rag.config import Settings
 
 _SCHEMA = """
@@ -22,6 +25,7 @@ CREATE TABLE IF NOT EXISTS docs(
 CREATE TABLE IF NOT EXISTS units(
   unit TEXT NOT NULL, root TEXT NOT NULL, sig TEXT NOT NULL, sources TEXT NOT NULL,
   PRIMARY KEY(root, unit));
+CREATE TABLE IF NOT EXISTS roots(root TEXT PRIMARY KEY, root_id TEXT NOT NULL, since REAL NOT NULL);
 """
 
 
@@ -52,6 +56,23 @@ class Manifest:
         """Close the database."""
         self._db.close()
 
+    def root_id(self, root: str) -> str:
+        """The id of corpus ``root``: the one recorded with its first document, else the one it will get."""
+        row = self._db.execute("SELECT root_id FROM roots WHERE root=?", (root,)).fetchone()
+        return str(row[0]) if row else root_id(root)
+
+    def roots(self) -> dict[str, str]:
+        """Every corpus root with documents in the ledger -> its id (roots of stores written before root ids
+        were recorded have the id they will get)."""
+        rows = self._db.execute("SELECT root FROM docs UNION SELECT root FROM roots").fetchall()
+        return {r: self.root_id(r) for (r,) in rows}
+
+    def forget_root(self, root: str) -> None:
+        """Drop everything recorded for corpus ``root`` (after its chunks left the store)."""
+        with self._db:
+            for table in ("docs", "units", "roots"):
+                self._db.execute(f"DELETE FROM {table} WHERE root=?", (root,))
+
     def docs(self, root: str) -> dict[str, DocRecord]:
         """Every document recorded for a corpus root, by doc id."""
         rows = self._db.execute(
@@ -71,8 +92,9 @@ class Manifest:
         return {u: (s, json.loads(src)) for u, s, src in rows}
 
     def mark_pending(self, root: str, recs: list[DocRecord]) -> None:
-        """Record documents about to be written (one transaction)."""
+        """Record documents about to be written (one transaction); the root's id is recorded with its first."""
         with self._db:
+            self._db.execute("INSERT OR IGNORE INTO roots VALUES(?,?,?)", (root, self.root_id(root), time.time()))
             self._db.executemany(
                 "INSERT OR REPLACE INTO docs VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
                 [(r.doc_id, root, r.unit, r.source, json.dumps(r.paths), r.version, r.dup_key, "pending",

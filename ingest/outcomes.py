@@ -42,8 +42,9 @@ def with_aliases(docs: Sequence[Document], aliases: Mapping[str, list[str]]) -> 
 
 def account(found: Discovery, *, failures: Iterable[Failure], loaded: Mapping[str, Sequence[Document]],
             kept: Iterable[str], written: set[str], primaries: set[str]) -> dict[str, Outcome]:
-    """Each path's outcome. ``written``: doc ids stored this run; ``primaries``: the stored documents'
-    primary sources (a loaded file whose document is stored under another path is a duplicate)."""
+    """Each path's outcome. ``written``: primary sources of the documents stored this run; ``primaries``: the
+    stored documents' primary sources (a loaded file whose document is stored under another path is a duplicate).
+    Sources, not ids: a loader's document gets its id (which names the corpus root) only when it is stored."""
     out: dict[str, Outcome] = {}
     for path, _ in found.skipped:
         out[path] = "skipped"
@@ -55,7 +56,7 @@ def account(found: Discovery, *, failures: Iterable[Failure], loaded: Mapping[st
     for key, docs in loaded.items():
         files = found.unit_files.get(key, [])
         stored = [d for d in docs if d.source in primaries]
-        fresh = any(d.doc_id in written for d in stored)
+        fresh = any(d.source in written for d in stored)
         for path in files:
             if len(files) == 1 and docs and not stored:
                 out[path] = "duplicate"  # the same content is stored under another path

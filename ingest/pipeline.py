@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -16,11 +14,14 @@ from ingest.access import AccessRules, slack_memberships
 from ingest.authors import GitHistory, load_sidecar
 from ingest.context import Failure, LoadContext, LoadResult, scrub_document
 from ingest.discover import Unit, discover
+from ingest.ids import document_id
 from ingest.loaders.email import load_email
 from ingest.loaders.registry import load_file
 from ingest.loaders.slack import load_slack_export
+from ingest.lock import ingest_lock
 from ingest.manifest import DocRecord, open_manifest
 from ingest.outcomes import FileCounts, Outcome, account, counts, with_aliases
+from ingest.roots import rekey_root, stale
 from rag.access import Memberships
 from rag.config import Settings
 from rag.embeddings import make_embedder
@@ -68,6 +69,7 @@ class IngestSummary(BaseModel):
     replaced: int = 0
     unchanged: int = 0
     deleted: int = 0
+    rekeyed: int = 0  # documents of a store written before corpus-root ids, moved onto them (nothing embedded)
     duplicates: int = 0
     embedded: int = 0
     reused_vectors: int = 0
@@ -88,36 +90,6 @@ def _dup_key(doc: Document) -> str:
                        *[f"{m.author}\x01{m.text}" for m in doc.messages], length=24)
 
 
-class _Lock:
-    """One ingest at a time per data dir (queries keep running meanwhile)."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(path, "w")  # noqa: SIM115 - held for the duration of the run
-
-    def __enter__(self) -> _Lock:
-        fcntl.flock(self._f, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self._f, fcntl.LOCK_UN)
-        self._f.close()
-
-
-@contextmanager
-def _ingest_lock(settings: Settings) -> Iterator[None]:
-    """One ingest at a time per store: a lock file in the data dir, or a Postgres advisory lock, which
-    serialises ingests on different hosts too."""
-    if settings.store == "postgres":
-        from ingest.ledger_pg import ingest_lock
-
-        with ingest_lock(settings):
-            yield
-        return
-    with _Lock(settings.data_dir / "ingest.lock"):
-        yield
-
-
 def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
            embedder: Embedder | None = None) -> IngestSummary:
     """Bring the store in line with the folder ``path``: add new, replace changed, delete removed."""
@@ -125,7 +97,7 @@ def ingest(path: Path, settings: Settings, *, progress: Progress | None = None,
     if not root.is_dir():
         raise BadInput(f"{path} is not a folder - give `whoknows ingest` the corpus folder", field="path")
     t0 = time.perf_counter()
-    with _ingest_lock(settings):
+    with ingest_lock(settings):
         run = _Run(root, settings, progress, embedder)
         try:
             return run.run(t0)
@@ -144,7 +116,7 @@ class _Run:
         self._people_read = False
         self.people = self._people()
         self.failures: list[Failure] = []
-        self._written: set[str] = set()  # doc ids stored (added or replaced) by this run
+        self._written: set[str] = set()  # primary sources of the documents stored (added or replaced) by this run
         self._unit_failed: set[str] = set()  # units with a file that did not land: read again next run
         try:
             sidecar = load_sidecar(root)
@@ -164,6 +136,7 @@ class _Run:
         self.version_salt = f"{PIPELINE_VERSION}:{settings.chunk_tokens}:{settings.chunk_overlap}:{settings.embedder}"
         # Opened last: nothing above may fail with the ledger open (ingest() closes it after the run).
         self.manifest = open_manifest(settings)
+        self.root_id = self.manifest.root_id(str(root))  # part of every document id of this corpus
 
     def _people(self) -> PeopleDirectory:
         for name in ("people.yaml", "people.yml"):
@@ -210,6 +183,9 @@ class _Run:
 
     def run(self, t0: float) -> IngestSummary:
         rootkey = str(self.root)
+        if stale(self.manifest, rootkey, self.root_id):
+            self.summary.rekeyed = rekey_root(self.manifest, self._store(), self.settings, root=rootkey,
+                                              rid=self.root_id)
         self._reconcile(rootkey)
         found = discover(self.root, max_file_bytes=self.settings.max_file_bytes, include=self.settings.include,
                          exclude=self.settings.exclude,
@@ -332,7 +308,8 @@ class _Run:
                 assert isinstance(doc, Document)
             else:
                 doc = item
-            doc = doc.model_copy(update={"source": source, "paths": tuple(paths), "doc_id": stable_hash(source)})
+            doc = doc.model_copy(update={"source": source, "paths": tuple(paths),
+                                         "doc_id": document_id(self.root_id, source)})
             desired[doc.doc_id] = (unit, doc)
         return desired
 
@@ -385,7 +362,7 @@ class _Run:
                                                          f"{str(exc)[:200]})"))
                 self._unit_failed.add(unit)
             else:
-                self._written.add(doc.doc_id)
+                self._written.add(doc.source)
                 self.summary.replaced += replaces
                 self.summary.added += not replaces
                 batch.append((unit, doc, chunks))

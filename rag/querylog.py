@@ -223,6 +223,15 @@ class QueryLog:
             rows = db.execute("SELECT question_id, helpful, comment, at FROM feedback ORDER BY at, id").fetchall()
         return {qid: Feedback(question_id=qid, helpful=bool(h), comment=c, at=_dt(at)) for qid, h, c, at in rows}
 
+    def rekey_documents(self, new_ids: dict[str, str]) -> int:
+        """Point citations of documents whose id changed (old id -> new id) at the new ids, so the gap report
+        keeps counting them as the same documents; returns the citations changed."""
+        if not new_ids or not self.path.exists():
+            return 0
+        with self._connect() as db:
+            return sum(db.execute("UPDATE citations SET doc_id = ? WHERE doc_id = ?", (new, old)).rowcount
+                       for old, new in new_ids.items())
+
     def purge(self, *, older_than_days: float, now: datetime | None = None) -> PurgeResult:
         """Delete questions asked more than ``older_than_days`` ago, with their citations and feedback."""
         if older_than_days < 0:

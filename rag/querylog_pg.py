@@ -119,6 +119,14 @@ class PgQueryLog(QueryLog):
         rows = self.db.rows(f"SELECT question_id, helpful, comment, at FROM {self._s}.feedback ORDER BY at, id")
         return {qid: Feedback(question_id=qid, helpful=bool(h), comment=c, at=_dt(at)) for qid, h, c, at in rows}
 
+    def rekey_documents(self, new_ids: dict[str, str]) -> int:
+        """See :meth:`QueryLog.rekey_documents`."""
+        if not new_ids or not self._exists():
+            return 0
+        with self.db.transaction("update the query log") as conn:
+            return sum(conn.execute(f"UPDATE {self._s}.citations SET doc_id = %s WHERE doc_id = %s",
+                                    (new, old)).rowcount for old, new in new_ids.items())
+
     def purge(self, *, older_than_days: float, now: datetime | None = None) -> PurgeResult:
         """Delete questions asked more than ``older_than_days`` ago, with their citations and feedback."""
         if older_than_days < 0:

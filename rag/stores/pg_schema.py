@@ -94,8 +94,14 @@ def _v1(s: str, *, dim: int, cfg: str) -> list[str]:
     ]
 
 
+def _v2(s: str, **_: object) -> list[str]:
+    # Each corpus root's id, part of its document ids (ingest/ids.py), recorded with its first document.
+    return [f"CREATE TABLE {s}.ledger_roots (root text PRIMARY KEY, root_id text NOT NULL, "
+            "since double precision NOT NULL)"]
+
+
 # Version -> statements. Append new versions; never edit a released one.
-MIGRATIONS: dict[int, Callable[..., list[str]]] = {1: _v1}
+MIGRATIONS: dict[int, Callable[..., list[str]]] = {1: _v1, 2: _v2}
 LATEST = max(MIGRATIONS)
 
 

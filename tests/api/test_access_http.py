@@ -15,10 +15,10 @@ import pytest
 
 from api.app import create_app
 from api.auth import add_user
+from ingest.ids import document_id, root_id
 from ingest.pipeline import ingest
 from rag.config import Settings
 from rag.engine import QueryEngine
-from rag.types import stable_hash
 from tests.api.serving import LogCapture, running
 from tests.ingest.helpers import write, write_json
 
@@ -29,7 +29,6 @@ TITLE = "Operation Quantum Marmalade"
 AUTHOR = "Zebulon Quarrington"
 BODY = "ninth Tuesday"
 SECRET_SOURCE = "wiki/security/marmalade.md"
-SECRET_ID = stable_hash(SECRET_SOURCE)
 
 
 def write_corpus(root: Path) -> None:
@@ -67,6 +66,12 @@ class Site:
     keys: dict[str, str]
     logs: LogCapture
     settings: Settings
+    secret_id: str  # the restricted page's document id (its corpus root's id and its path)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What an outsider must never see: the restricted page's phrase, title, author, body and id."""
+        return (PHRASE, TITLE, AUTHOR, BODY, self.secret_id)
 
     def h(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[user]}"}
@@ -81,6 +86,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
         settings = pg.settings(base / "data", embedder="hashing", auth="on", rate_limit_burst=10_000)
     write_corpus(base / "corpus")
     assert ingest(base / "corpus", settings).failed == []
+    secret_id = document_id(root_id(str((base / "corpus").resolve())), SECRET_SOURCE)
     users = settings.users_path
     # Both may read the gap report (settings.gaps_group); only the insider may read the security pages.
     managers = settings.gaps_group
@@ -96,7 +102,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReques
 
     app.add_api_route("/boom", boom)
     with LogCapture() as logs, running(app) as url:
-        yield Site(url, keys, logs, settings)
+        yield Site(url, keys, logs, settings, secret_id)
 
 
 def has_route(site: Site, path: str) -> bool:
@@ -105,7 +111,7 @@ def has_route(site: Site, path: str) -> bool:
     return path in spec["paths"]
 
 
-def leaks(text: str, secrets: tuple[str, ...] = (PHRASE, TITLE, AUTHOR, BODY, SECRET_ID)) -> list[str]:
+def leaks(text: str, secrets: tuple[str, ...]) -> list[str]:
     low = text.lower()
     return [s for s in secrets if s.lower() in low]
 
@@ -117,7 +123,7 @@ def test_without_a_key_only_health_and_page_shells_answer(site: Site) -> None:
     csp = page.headers["content-security-policy"]  # the page holds a key: our own scripts only, never framed
     assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
     for method, path in [("POST", "/ask"), ("GET", "/search?q=deploy"), ("GET", "/experts?q=deploy"),
-                         ("GET", f"/documents/{SECRET_ID}"), ("GET", "/channels"), ("GET", "/openapi.json"),
+                         ("GET", f"/documents/{site.secret_id}"), ("GET", "/channels"), ("GET", "/openapi.json"),
                          ("GET", "/gaps"), ("POST", "/feedback")]:
         r = httpx.request(method, f"{site.url}{path}", json={"question": "deploy?"}, timeout=10)
         assert r.status_code == 401, (path, r.status_code)
@@ -132,7 +138,7 @@ def test_without_a_key_only_health_and_page_shells_answer(site: Site) -> None:
 def test_the_insider_sees_the_restricted_document(site: Site) -> None:
     h = site.h("insider")
     hits = httpx.get(f"{site.url}/search", params={"q": f"{PHRASE} protocol", "k": 3}, headers=h, timeout=30).json()
-    assert hits[0]["doc_id"] == SECRET_ID and PHRASE in hits[0]["text"]
+    assert hits[0]["doc_id"] == site.secret_id and PHRASE in hits[0]["text"]
     answer = httpx.post(f"{site.url}/ask", json={"question": f"How often does the {PHRASE} protocol rotate the "
                                                  "vault credentials?"}, headers=h, timeout=30).json()
     assert not answer["abstained"] and BODY in answer["answer"]
@@ -140,7 +146,7 @@ def test_the_insider_sees_the_restricted_document(site: Site) -> None:
     assert AUTHOR in {e["name"] for e in answer["experts"]}
     experts = httpx.get(f"{site.url}/experts", params={"q": f"{PHRASE} rotation"}, headers=h, timeout=30).json()
     assert experts[0]["name"] == AUTHOR
-    doc = httpx.get(f"{site.url}/documents/{SECRET_ID}", headers=h, timeout=10)
+    doc = httpx.get(f"{site.url}/documents/{site.secret_id}", headers=h, timeout=10)
     assert doc.status_code == 200 and doc.json()["authors"] == [AUTHOR] and BODY in doc.json()["text"]
 
 
@@ -158,14 +164,14 @@ def test_the_outsider_never_sees_phrase_title_or_author_anywhere(site: Site) -> 
     for helpful in (False, True):
         a = httpx.post(f"{url}/ask", json={"question": f"What does the {PHRASE} rotation do?"},
                        headers=site.h("insider"), timeout=30).json()
-        assert a["citations"] and a["citations"][0]["doc_id"] == SECRET_ID
+        assert a["citations"] and a["citations"][0]["doc_id"] == site.secret_id
         if feedback:
             _feedback(site, "insider", a["question_id"], helpful)
     if gaps:
         inside = httpx.get(f"{url}/gaps", headers=site.h("insider"), timeout=60)
         assert inside.status_code == 200 and PHRASE in inside.text.lower(), "the insider sees their own gap"
         outside = httpx.get(f"{url}/gaps", headers=h, timeout=60)
-        assert outside.status_code == 200 and leaks(outside.text) == []
+        assert outside.status_code == 200 and leaks(outside.text, site.secrets) == []
 
     seen: list[str] = []
     questions = [f"What is the {PHRASE} protocol?", TITLE, f"Who knows about the {PHRASE} rotation?",
@@ -176,7 +182,7 @@ def test_the_outsider_never_sees_phrase_title_or_author_anywhere(site: Site) -> 
         assert r.status_code == 200
         body = r.json()
         seen.append(json.dumps({k: v for k, v in body.items() if k != "question"}))  # the echo is their own words
-        assert all(c["doc_id"] != SECRET_ID for c in body["citations"])
+        assert all(c["doc_id"] != site.secret_id for c in body["citations"])
         if feedback:
             _feedback(site, "outsider", body["question_id"], False)
         for path in ("/search", "/experts"):
@@ -186,19 +192,20 @@ def test_the_outsider_never_sees_phrase_title_or_author_anywhere(site: Site) -> 
     # The public page that mentions vault credentials is still found: the filter is not a blanket refusal.
     assert any("Deploying services" in s for s in seen)
     seen.append(httpx.get(f"{url}/channels", headers=h, timeout=10).text)
-    assert leaks("\n".join(seen)) == []
+    assert leaks("\n".join(seen), site.secrets) == []
 
     # No existence oracle: a restricted id answers exactly like an id that never existed.
-    hidden = httpx.get(f"{url}/documents/{SECRET_ID}", headers=h, timeout=10)
+    hidden = httpx.get(f"{url}/documents/{site.secret_id}", headers=h, timeout=10)
     missing = httpx.get(f"{url}/documents/0000000000000000", headers=h, timeout=10)
     assert hidden.status_code == missing.status_code == 404
-    assert hidden.json()["error"].replace(SECRET_ID, "ID") == missing.json()["error"].replace("0000000000000000", "ID")
+    assert (hidden.json()["error"].replace(site.secret_id, "ID")
+            == missing.json()["error"].replace("0000000000000000", "ID"))
 
     if gaps:
         # Now the outsider's own probing questions are in the log (their words, so the phrase may appear);
         # what the restricted document holds, its id and its author as a colleague to ask must not.
         report = httpx.get(f"{url}/gaps", headers=h, timeout=60)
-        assert report.status_code == 200 and leaks(report.text, (BODY, SECRET_ID)) == []
+        assert report.status_code == 200 and leaks(report.text, (BODY, site.secret_id)) == []
         colleagues = {c["name"] for t in report.json().get("unanswered_topics", []) for c in t.get("colleagues", [])}
         assert AUTHOR not in colleagues
 
@@ -261,7 +268,7 @@ def test_rate_limit_per_key_is_429_with_retry_after(tmp_path: Path) -> None:
 def test_logs_hold_no_keys_and_no_document_text(site: Site) -> None:
     h = site.h("insider")
     httpx.post(f"{site.url}/ask", json={"question": f"What is the {PHRASE} protocol?"}, headers=h, timeout=30)
-    httpx.get(f"{site.url}/documents/{SECRET_ID}", headers=h, timeout=10)
+    httpx.get(f"{site.url}/documents/{site.secret_id}", headers=h, timeout=10)
     httpx.get(f"{site.url}/search", params={"q": "glacier pineapple"}, headers=site.h("ann"), timeout=10)
     httpx.get(f"{site.url}/search", params={"q": "deploy"}, headers={"Authorization": "Bearer wk_0123456789ab_"
                                                                      "guessedguessedguessed"}, timeout=10)
@@ -286,11 +293,11 @@ def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> Non
     for method, path in [("GET", "/people"), ("GET", "/people/Ann%20Lee"), ("POST", "/codify")]:
         assert httpx.request(method, f"{url}{path}", json={"target": "budget"}, timeout=10).status_code == 401
     shell = httpx.get(f"{url}/profile", params={"name": AUTHOR}, timeout=10)  # a page shell: no knowledge in it
-    assert shell.status_code == 200 and 'id="profile"' in shell.text and leaks(shell.text) == []
+    assert shell.status_code == 200 and 'id="profile"' in shell.text and leaks(shell.text, site.secrets) == []
     # The author known only from the restricted page is nobody to the outsider, in the list and by name.
     outside = httpx.get(f"{url}/people", headers=site.h("outsider"), timeout=60)
     assert outside.status_code == 200 and {"Ann Lee", "Pat Public"} <= {p["name"] for p in outside.json()}
-    assert leaks(outside.text) == []
+    assert leaks(outside.text, site.secrets) == []
     inside = httpx.get(f"{url}/people", headers=site.h("insider"), timeout=60).json()
     assert AUTHOR in {p["name"] for p in inside}, "the insider does see them: the filter is not a blanket refusal"
     hidden = httpx.get(f"{url}/people/{AUTHOR}", headers=site.h("outsider"), timeout=30)
@@ -298,7 +305,7 @@ def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> Non
     assert hidden.status_code == nobody.status_code == 404
     assert hidden.json()["error"].replace(AUTHOR, "X") == nobody.json()["error"].replace("Nobody Atall", "X")
     theirs = httpx.get(f"{url}/people/{AUTHOR}", headers=site.h("insider"), timeout=30).json()
-    assert theirs["evidence"][0]["doc_id"] == SECRET_ID and theirs["strongest"]
+    assert theirs["evidence"][0]["doc_id"] == site.secret_id and theirs["strongest"]
     # Ann's own private channel shows on her profile for her, never for the outsider.
     private = ("glacier pineapple", "vault-team")
     assert leaks(httpx.get(f"{url}/people/Ann Lee", headers=site.h("ann"), timeout=30).text, private)
@@ -306,7 +313,7 @@ def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> Non
     assert ann.status_code == 200 and ann.json()["name"] == "Ann Lee" and leaks(ann.text, private) == []
     for who in ("outsider", "insider"):
         for p in httpx.get(f"{url}/people/Pat Public", headers=site.h(who), timeout=30).json()["evidence"]:
-            assert p["doc_id"] != SECRET_ID
+            assert p["doc_id"] != site.secret_id
 
     # A draft quotes only threads the caller may read: the sender of the private mail gets it, nobody else.
     users = site.settings.users_path
@@ -315,9 +322,9 @@ def test_people_and_drafts_show_only_what_the_caller_may_read(site: Site) -> Non
                       headers={"Authorization": f"Bearer {carol}"}, timeout=60)
     assert mine.status_code == 200 and "velvet otter" in mine.json()["markdown"]
     assert mine.json()["authors"] == ["Carol Diaz"] and "status: draft" in mine.json()["markdown"]
-    for target in ("velvet otter budget", f"{PHRASE} rotation", SECRET_ID, mine.json()["sources"][0]["doc_id"]):
+    for target in ("velvet otter budget", f"{PHRASE} rotation", site.secret_id, mine.json()["sources"][0]["doc_id"]):
         r = httpx.post(f"{url}/codify", json={"target": target}, headers=site.h("outsider"), timeout=60)
         assert r.status_code in (200, 404)
         body = {k: v for k, v in r.json().items() if k not in ("topic", "asked")}  # their own words echoed
-        assert leaks(json.dumps(body), (PHRASE, BODY, AUTHOR, SECRET_ID, "velvet otter", "Carol")) == [], target
+        assert leaks(json.dumps(body), (PHRASE, BODY, AUTHOR, site.secret_id, "velvet otter", "Carol")) == [], target
     assert httpx.post(f"{url}/codify", json={"target": "budget"}, headers=site.h("ann"), timeout=30).status_code == 403
