@@ -41,6 +41,9 @@ from rag.types import Chunk, Document, stable_hash
 PIPELINE_VERSION = "2026-12-01.5"
 
 Progress = Callable[[str, int, int], None]
+# Chunks embedded and upserted at a time: a document of tens of thousands of chunks (a 50 MB text) never holds
+# all its texts and vectors in memory at once. A usual batch (about 256 chunks) is one slice.
+EMBED_SLICE = 1024
 
 
 class FailedFile(BaseModel):
@@ -379,17 +382,22 @@ class _Run:
                 for unit, doc, chunks in batch]
         self.manifest.mark_pending(rootkey, recs)
         chunks = [c for _, _, cs in batch for c in cs]
+        for i in range(0, len(chunks), EMBED_SLICE):
+            self._embed_and_store(store, chunks[i:i + EMBED_SLICE])
+        for _, doc, cs in batch:
+            store.delete_document(doc.doc_id, keep={c.chunk_id for c in cs})
+        self.manifest.mark_done([doc.doc_id for _, doc, _ in batch])
+
+    def _embed_and_store(self, store: VectorStore, chunks: list[Chunk]) -> None:
+        """Upsert ``chunks`` with their stored vectors where they have one, else freshly embedded ones."""
+        import numpy as np
+
         reuse = store.vectors([c.chunk_id for c in chunks])
         missing = [c for c in chunks if c.chunk_id not in reuse]
         fresh = self.embedder.embed_documents([embed_text(c) for c in missing])
         vec = dict(reuse)
         vec.update({c.chunk_id: fresh[i] for i, c in enumerate(missing)})
-        import numpy as np
-
         if chunks:
             store.upsert(chunks, np.stack([vec[c.chunk_id] for c in chunks]))
-        for _, doc, cs in batch:
-            store.delete_document(doc.doc_id, keep={c.chunk_id for c in cs})
-        self.manifest.mark_done([doc.doc_id for _, doc, _ in batch])
         self.summary.embedded += len(missing)
         self.summary.reused_vectors += len(reuse)

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field
 
@@ -60,10 +61,28 @@ class Tuning(Frozen):
     tuned_at: str = ""
 
 
-def _opener(chunks: list[Chunk]) -> tuple[str, str]:
-    first = min(chunks, key=lambda c: c.index)
-    text = first.messages[0].text if first.messages else first.text
-    return " ".join(text.split()[:60]), first.chunk_id
+class _Slim(NamedTuple):
+    """What a pseudo-query needs of a chunk (a store's chunks stream by; tens of thousands of whole chunks would
+    be hundreds of MB). Titles and kinds are interned: every chunk of a document repeats them."""
+
+    chunk_id: str
+    position: int  # the chunk's index in its document (``index`` is a tuple method)
+    kind: str
+    title: str
+    section: str
+    opener: str  # a thread chunk's first message (or text), cut to 60 words; '' for pages
+
+
+def _slim(c: Chunk) -> _Slim:
+    opener = ""
+    if c.kind == "thread":
+        opener = " ".join((c.messages[0].text if c.messages else c.text).split()[:60])
+    return _Slim(c.chunk_id, c.index, sys.intern(c.kind), sys.intern(c.title), c.section, opener)
+
+
+def _opener(chunks: list[_Slim]) -> tuple[str, str]:
+    first = min(chunks, key=lambda c: c.position)
+    return first.opener, first.chunk_id
 
 
 def pseudo_queries(chunks: Iterable[Chunk], *, per_origin: int = 150) -> list[PseudoQuery]:
@@ -72,9 +91,9 @@ def pseudo_queries(chunks: Iterable[Chunk], *, per_origin: int = 150) -> list[Ps
     A heading query hides its section's chunks and an opener its thread's first chunk (see the module
     docstring); documents with nothing left to find give none. At most ``per_origin`` of each kind, picked
     by a stable hash so the same corpus gives the same set."""
-    docs: dict[str, list[Chunk]] = defaultdict(list)
-    for c in chunks:
-        docs[c.doc_id].append(c)
+    docs: dict[str, list[_Slim]] = defaultdict(list)
+    for chunk in chunks:
+        docs[chunk.doc_id].append(_slim(chunk))
     titles = Counter(cs[0].title.strip().lower() for cs in docs.values())
     headings: dict[str, set[str]] = defaultdict(set)
     for doc_id, cs in docs.items():
@@ -176,16 +195,18 @@ def needs_tuning(settings: Settings, *, chunks: int) -> bool:
 def tune_retriever(settings: Settings, retriever: HybridRetriever, *, force: bool = False) -> Tuning | None:
     """Tune and store the weight for this data dir when :func:`needs_tuning` (or ``force``); the retriever
     then uses it unless ``WHOKNOWS_FUSION`` pins a fusion. None when nothing was done."""
-    chunks = retriever.bm25.all_chunks()
-    if not force and not needs_tuning(settings, chunks=len(chunks)):
+    count = retriever.store.count()
+    if not force and not needs_tuning(settings, chunks=count):
         return None
-    queries = pseudo_queries(chunks)
+    # Straight from the store: a corpus of too few documents (however long) is not tuned, and then the BM25
+    # index, hundreds of MB at tens of thousands of chunks, is never built for nothing.
+    queries = pseudo_queries(retriever.store.iter_chunks())
     if len(queries) < MIN_QUERIES:
-        tuning = Tuning(chosen=DEFAULT_FUSION, queries=len(queries), chunks=len(chunks),
+        tuning = Tuning(chosen=DEFAULT_FUSION, queries=len(queries), chunks=count,
                         by_origin=dict(Counter(q.origin for q in queries)),
                         tuned_at=datetime.now(UTC).isoformat(timespec="seconds"))
     else:
-        tuning = tune(retriever, queries, chunks=len(chunks))
+        tuning = tune(retriever, queries, chunks=count)
     save_tuning(settings, tuning)
     if not settings.fusion:
         retriever.fusion = tuning.chosen.model_copy(update={"rrf_k": settings.rrf_k})
