@@ -41,9 +41,6 @@ def _topic_with(report: GapReport, term: str) -> UnansweredTopic:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="order-dependent since 2026-12-01: passes alone, but after the whole suite "
-                   "'How do we load test tracking-api before peak season?' is answered - state reaches the shared "
-                   "sample store from another test (suspected: one that ingests into it); find it, then remove this")
 def test_unanswerable_questions_in_two_topics_are_both_reported_with_counts_and_askers(
         gap_engine: QueryEngine) -> None:
     answers = ask_all(gap_engine, PARENTAL + LOAD_TESTS + ANSWERED)
