@@ -13,7 +13,7 @@ from ingest.manifest import DocRecord, open_manifest
 from rag.config import Settings
 from rag.embeddings import make_embedder
 from rag.stores import open_store
-from rag.types import Chunk
+from rag.types import Chunk, Message
 
 REPO = Path(__file__).resolve().parents[2]
 WHOKNOWS = Path(sys.executable).parent / "whoknows"
@@ -70,3 +70,8 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240)
     """Run the installed ``whoknows`` console script."""
     return subprocess.run([str(WHOKNOWS), *args], capture_output=True, text=True, timeout=timeout,
                           env=env or cli_env(), cwd=str(REPO))
+
+
+def thread_messages(settings: Settings) -> dict[str, list[Message]]:
+    """Each stored thread's messages, by the thread's source."""
+    return {src: [m for c in cs for m in c.messages] for src, cs in by_source(stored_chunks(settings)).items()}

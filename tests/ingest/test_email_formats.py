@@ -1,6 +1,6 @@
 """E-mail as organisations and list archives hold it: mboxes with 8-bit separator lines, senders named in a
-comment, HTML-only mail, MIME digests, UTF-16 bodies, one message in two files, mail and news saved as .txt,
-attribution lines, and Outlook .msg files. Each fixture is written in its format's own structure."""
+comment, HTML-only mail, MIME digests, UTF-16 bodies, one message in two files, and Outlook .msg files (mail
+and news saved as .txt and attribution lines: test_email_text.py). Each fixture is in its format's own structure."""
 
 from __future__ import annotations
 
@@ -9,20 +9,10 @@ import codecs
 import datetime as dt
 import textwrap
 
-import pytest
-
 from ingest.loaders.email import split_mbox
-from ingest.loaders.mailtext import own_words
 from ingest.pipeline import DuplicatePath, ingest
-from rag.config import Settings
-from rag.types import Message
-from tests.ingest.helpers import by_source, manifest_docs, stored_chunks, write
+from tests.ingest.helpers import by_source, manifest_docs, stored_chunks, thread_messages, write
 from tests.ingest.outlook_msg import write_msg
-
-
-def _threads(settings: Settings) -> dict[str, list[Message]]:
-    """Each stored thread's messages, by the thread's source."""
-    return {src: [m for c in cs for m in c.messages] for src, cs in by_source(stored_chunks(settings)).items()}
 
 
 def _eml(text: str) -> str:
@@ -74,7 +64,7 @@ def test_mbox_with_8bit_from_lines_reads_every_message(corpus, settings):
     summary = ingest(corpus, settings)
 
     assert summary.failed == [] and summary.documents == 2
-    threads = _threads(settings)
+    threads = thread_messages(settings)
     generator = threads["mail/ops.mbox#g1@x.org"]
     assert [(m.author, m.ts, m.id, m.reply_to) for m in generator] == [
         ("Jörg Brandt", "2024-01-01T10:00:00+01:00", "g1@x.org", None),
@@ -130,7 +120,7 @@ def test_sender_named_in_a_comment_keeps_the_name(corpus, settings):
 
     assert ingest(corpus, settings).failed == []
 
-    threads = _threads(settings)
+    threads = thread_messages(settings)
     toner = threads["archive/2024-January.txt#t1@x.org"]
     assert [(m.author, m.id, m.reply_to) for m in toner] == [
         ("Ann Lee", "t1@x.org", None), ("Bob Stone", "t2@x.org", "t1@x.org"), ("Cara Diaz", "t3@x.org", "t2@x.org")]
@@ -169,7 +159,7 @@ def test_html_only_mail_becomes_clean_text(corpus, settings):
 
     assert ingest(corpus, settings).failed == []
 
-    (msg,) = _threads(settings)["mail/wifi.eml"]
+    (msg,) = thread_messages(settings)["mail/wifi.eml"]
     assert msg.text == ("Hi Bob,\n\nThe café wifi password is Kestrel&2024 — it changes on the 1st.\n\n"
                         "- Guest network: <kestrel-guest>\n- Staff: kestrel-staff")
     assert (msg.author, msg.ts, msg.id, msg.reply_to) == ("Ann Lee", "2024-01-01T10:00:00+00:00", "w2@x.org", None)
@@ -270,7 +260,7 @@ def test_digest_is_split_into_its_messages(corpus, settings):
     summary = ingest(corpus, settings)
 
     assert summary.failed == [] and summary.documents == 2
-    threads = _threads(settings)
+    threads = thread_messages(settings)
     assert set(threads) == {"mail/ops-digest.eml#b1@x.org", "mail/ops-digest.eml#c1@x.org"}
     backup = threads["mail/ops-digest.eml#b1@x.org"]
     assert [(m.author, m.ts, m.id, m.reply_to, m.text) for m in backup] == [
@@ -301,51 +291,36 @@ def test_utf16_bodies_decode(corpus, settings):
 
     assert ingest(corpus, settings).failed == []
 
-    threads = _threads(settings)
+    threads = thread_messages(settings)
     assert {src: [m.text for m in msgs] for src, msgs in threads.items()} == {
         f"mail/{name}.eml": [text.strip()] for name in ("bom", "big-endian", "undeclared", "utf16le")}
 
 
+VPN_ASKED = _eml("""
+    From: Ann Lee <ann@x.org>
+    Subject: VPN certificate
+    Message-ID: <v1@x.org>
+    Date: Mon, 1 Jan 2024 10:00:00 +0000
+
+    The VPN certificate expires on Friday.
+    """)
+VPN_RENEWED = _eml("""
+    From: Bob Stone <bob@x.org>
+    Subject: Re: VPN certificate
+    Message-ID: <v2@x.org>
+    In-Reply-To: <v1@x.org>
+    Date: Mon, 1 Jan 2024 11:00:00 +0000
+
+    Renewed it, valid until 2025.
+    """)
+
+
 def test_one_message_in_two_files_is_stored_once_with_both_paths(corpus, settings):
-    write(corpus, "mail/a.mbox", _eml("""
-        From ann@x.org Mon Jan  1 10:00:00 2024
-        From: Ann Lee <ann@x.org>
-        Subject: VPN certificate
-        Message-ID: <v1@x.org>
-        Date: Mon, 1 Jan 2024 10:00:00 +0000
-
-        The VPN certificate expires on Friday.
-
-        From bob@x.org Mon Jan  1 11:00:00 2024
-        From: Bob Stone <bob@x.org>
-        Subject: Re: VPN certificate
-        Message-ID: <v2@x.org>
-        In-Reply-To: <v1@x.org>
-        Date: Mon, 1 Jan 2024 11:00:00 +0000
-
-        Renewed it, valid until 2025.
-        """))
+    write(corpus, "mail/a.mbox", "From ann@x.org Mon Jan  1 10:00:00 2024\n" + VPN_ASKED + "\n"
+          "From bob@x.org Mon Jan  1 11:00:00 2024\n" + VPN_RENEWED)
     # The same message as received from the list (a footer added), and a copy in a second mailbox.
-    write(corpus, "mail/b.eml", _eml("""
-        From: Ann Lee <ann@x.org>
-        Subject: VPN certificate
-        Message-ID: <v1@x.org>
-        Date: Mon, 1 Jan 2024 10:00:00 +0000
-
-        The VPN certificate expires on Friday.
-        --\x20
-        ops mailing list
-        """))
-    write(corpus, "mail/c.mbox", _eml("""
-        From bob@x.org Mon Jan  1 11:00:00 2024
-        From: Bob Stone <bob@x.org>
-        Subject: Re: VPN certificate
-        Message-ID: <v2@x.org>
-        In-Reply-To: <v1@x.org>
-        Date: Mon, 1 Jan 2024 11:00:00 +0000
-
-        Renewed it, valid until 2025.
-        """))
+    write(corpus, "mail/b.eml", VPN_ASKED + "--\x20\nops mailing list\n")
+    write(corpus, "mail/c.mbox", "From bob@x.org Mon Jan  1 11:00:00 2024\n" + VPN_RENEWED)
 
     summary = ingest(corpus, settings)
 
@@ -363,145 +338,6 @@ def test_one_message_in_two_files_is_stored_once_with_both_paths(corpus, setting
 
     again = ingest(corpus, settings)
     assert (again.added, again.replaced, again.deleted, again.documents) == (0, 0, 0, 1)
-
-
-NEWS = """\
-Path: news.x.org!not-for-mail
-From: Ann Lee <ann@x.org>
-Newsgroups: kestrel.ops.build
-Subject: Disk quota on the build hosts
-Date: Mon, 1 Jan 2024 10:00:00 +0000
-Organization: Kestrel Logistics
-Message-ID: <n1@news.x.org>
-Lines: 2
-
-The build hosts hit their disk quota every Monday.
-Who owns the cleanup job?
-"""
-FOLLOWUP = """\
-Path: news.x.org!not-for-mail
-From: Bob Stone <bob@x.org>
-Newsgroups: kestrel.ops.build
-Subject: Re: Disk quota on the build hosts
-Date: Mon, 1 Jan 2024 12:00:00 +0000
-Message-ID: <n2@news.x.org>
-References: <n1@news.x.org>
-Lines: 4
-
-In article <n1@news.x.org>, Ann Lee <ann@x.org> writes:
-> The build hosts hit their disk quota every Monday.
-
-Platform owns it; the cron runs at 03:00 on Sundays.
-"""
-
-
-def test_news_articles_saved_as_txt_are_read_as_mail(corpus, settings):
-    write(corpus, "news/quota.txt", NEWS)
-    write(corpus, "news/quota-followup.txt", FOLLOWUP)
-    write(corpus, "notes/meeting.txt", "From: the notes of the ops meeting\n\nWe agreed to move the backups.\n")
-
-    assert ingest(corpus, settings).failed == []
-
-    threads = _threads(settings)
-    assert [(m.author, m.ts, m.id, m.reply_to, m.text) for m in threads["news/quota.txt"]] == [
-        ("Ann Lee", "2024-01-01T10:00:00+00:00", "n1@news.x.org", None,
-         "The build hosts hit their disk quota every Monday.\nWho owns the cleanup job?"),
-        ("Bob Stone", "2024-01-01T12:00:00+00:00", "n2@news.x.org", "n1@news.x.org",
-         "Platform owns it; the cron runs at 03:00 on Sundays.")]
-    chunks = by_source(stored_chunks(settings))
-    assert chunks["news/quota.txt"][0].kind == "thread" and chunks["notes/meeting.txt"][0].kind == "wiki"
-
-
-ATTRIBUTIONS = """\
-From ann@x.org Mon Jan  1 10:00:00 2024
-From: Ann Lee <ann@x.org>
-Subject: Laptop refresh
-Message-ID: <l1@x.org>
-Date: Mon, 1 Jan 2024 10:00:00 +0000
-
-Laptops older than four years are replaced in March.
-
-From bob@x.org Mon Jan  1 11:00:00 2024
-From: Bob Stone <bob@x.org>
-Subject: Re: Laptop refresh
-Message-ID: <l2@x.org>
-In-Reply-To: <l1@x.org>
-Date: Mon, 1 Jan 2024 11:00:00 +0000
-
-Does that include the warehouse tablets?
-
-On Mon, 1 Jan 2024 at 10:00, Ann Lee
-<ann@x.org> wrote:
-> Laptops older than four years are replaced in March.
-
-From cara@x.org Mon Jan  1 12:00:00 2024
-From: Cara Diaz <cara@x.org>
-Subject: Re: Laptop refresh
-Message-ID: <l3@x.org>
-In-Reply-To: <l2@x.org>
-Date: Mon, 1 Jan 2024 12:00:00 +0000
-
-Le lun. 1 janv. 2024 à 11:00, Bob Stone <bob@x.org> a écrit :
-> Does that include the warehouse tablets?
-
-No, tablets have their own budget. The vendor wrote:
-the tablets are covered until 2026.
-
------Original Message-----
-From: Bob Stone <bob@x.org>
-Sent: Monday, January 1, 2024 11:00
-To: Cara Diaz <cara@x.org>
-Subject: Re: Laptop refresh
-
-Does that include the warehouse tablets?
-
-From dana@x.org Mon Jan  1 13:00:00 2024
-From: Dana Fox <dana@x.org>
-Subject: Re: Laptop refresh
-Message-ID: <l4@x.org>
-In-Reply-To: <l3@x.org>
-Date: Mon, 1 Jan 2024 13:00:00 +0000
-
-Good to know, I will tell the warehouse.
-
-________________________________
-From: Cara Diaz <cara@x.org>
-Sent: Monday, January 1, 2024 12:00
-To: Dana Fox <dana@x.org>
-Subject: Re: Laptop refresh
-
-No, tablets have their own budget.
-"""
-
-
-def test_attribution_lines_are_dropped_with_the_quote_they_introduce(corpus, settings):
-    write(corpus, "mail/laptops.mbox", ATTRIBUTIONS)
-
-    assert ingest(corpus, settings).failed == []
-
-    msgs = _threads(settings)["mail/laptops.mbox#l1@x.org"]
-    assert [(m.author, m.reply_to, m.text) for m in msgs] == [
-        ("Ann Lee", None, "Laptops older than four years are replaced in March."),
-        ("Bob Stone", "l1@x.org", "Does that include the warehouse tablets?"),
-        # 'The vendor wrote:' introduces no quote: it is the sender's own line and stays.
-        ("Cara Diaz", "l2@x.org", "No, tablets have their own budget. The vendor wrote:\n"
-                                  "the tablets are covered until 2026."),
-        ("Dana Fox", "l3@x.org", "Good to know, I will tell the warehouse.")]
-
-
-@pytest.mark.parametrize("attribution", [
-    "On Mon, Jan 1, 2024 at 10:00 AM Ann Lee <ann@x.org> wrote:",
-    "On 01/01/2024 10:00, Ann Lee wrote:",
-    "Ann Lee <ann@x.org> writes:",
-    "Am 01.01.2024 um 10:00 schrieb Ann Lee <ann@x.org>:",
-    "Op ma 1 jan. 2024 om 10:00 schreef Ann Lee <ann@x.org>:",
-    "El lun, 1 ene 2024 a las 10:00, Ann Lee (<ann@x.org>) escribió:",
-    "Il giorno lun 1 gen 2024 alle ore 10:00 Ann Lee <ann@x.org> ha scritto:"])
-def test_attributions_in_several_languages_go_with_their_quote(attribution):
-    body = f"Yes, the 10:00 slot works.\n\n{attribution}\n> Does 10:00 work for the review?\n"
-    assert own_words(body) == "Yes, the 10:00 slot works."
-    # Not followed by a quote, the same line is the sender's own text.
-    assert own_words(f"{attribution}\nthe review moved to Tuesday.") == f"{attribution}\nthe review moved to Tuesday."
 
 
 def test_outlook_msg_is_a_one_message_thread(corpus, settings):
