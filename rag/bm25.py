@@ -93,6 +93,7 @@ class _Snapshot:
     dates: np.ndarray  # date ordinal per chunk, 0 when undated
     build_s: float
     groups: dict[str, np.ndarray] = field(default_factory=dict)  # access group -> chunk mask, filled lazily
+    by_doc: dict[str, list[Chunk]] | None = None  # doc id -> its chunks in order, filled on first use
     idf_cache: dict[str, float] = field(default_factory=dict)
 
     def mask(self, filters: Filters) -> np.ndarray:
@@ -154,6 +155,21 @@ class BM25Index:
     def all_chunks(self) -> list[Chunk]:
         """Every stored chunk, as of the index (rebuilt first if the store changed and that is cheap)."""
         return self._current().chunks
+
+    def document(self, doc_id: str, *, version: object) -> list[Chunk] | None:
+        """Every chunk of one document, in order, from the index - ``None`` unless the index is of store
+        state ``version`` (the caller then reads the store)."""
+        snap = self._snap
+        if snap is None or snap.version != version:
+            return None
+        if snap.by_doc is None:
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in snap.chunks:
+                by_doc.setdefault(c.doc_id, []).append(c)
+            for cs in by_doc.values():
+                cs.sort(key=lambda c: c.index)
+            snap.by_doc = by_doc
+        return list(snap.by_doc.get(doc_id, ()))
 
     def _current(self) -> _Snapshot:
         v = self._version_fn()

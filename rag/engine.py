@@ -91,8 +91,10 @@ class QueryEngine:
             store=self.store, embedder=self.embedder, bm25=self.bm25, fusion=engine_fusion(settings),
             candidates=settings.candidates, max_per_doc=settings.max_chunks_per_doc)
         self.generator = make_generator(settings, idf=self.bm25.idf)
-        # The quotes an extractive answer would use feed the abstention signals, whatever the generator.
-        self._selector = ExtractiveGenerator(self.bm25.idf)
+        # The quotes an extractive answer would use feed the abstention signals, whatever the generator
+        # (with the extractive generator they are chosen once and are the answer's quotes).
+        self._selector = (self.generator if isinstance(self.generator, ExtractiveGenerator)
+                          else ExtractiveGenerator(self.bm25.idf, max_thread_replies=settings.max_thread_replies))
         for gen in (self._selector, self.generator):
             if isinstance(gen, ExtractiveGenerator):
                 gen.doc_chunks = self._thread_chunks
@@ -118,15 +120,18 @@ class QueryEngine:
         k = validate_k(k or self.settings.top_k)
         got = self.retriever.retrieve(question, k=k, filters=filters)
         got = replace(got, hits=drafts_last(got.hits, self._drafts()))  # unreviewed drafts below reviewed pages
-        signals = self.signals(question, got)
+        hits = expand_threads(got.hits, self._thread_chunks)
+        signals, quotes = self._assess(question, got, hits)
         confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
         abstained = not got.hits or confidence < self.abstain_model.threshold
         who = is_who_knows(question)
-        hits = expand_threads(got.hits, self._thread_chunks)
         if abstained:
             draft = Draft(text=NO_ANSWER)
         else:
-            draft = self.generator.generate(question, hits, max_sentences=self.settings.max_answer_sentences)
+            if self.generator is self._selector:
+                draft = self._selector.draft(quotes)
+            else:
+                draft = self.generator.generate(question, hits, max_sentences=self.settings.max_answer_sentences)
             if draft.flagged:
                 # Markers and error types only (never question or document text): an operator can see
                 # an LLM that drops citations or times out and falls back to the extractive answer.
@@ -197,7 +202,10 @@ class QueryEngine:
         if key not in self._threads:
             if len(self._threads) > 512:
                 self._threads.clear()
-            self._threads[key] = self.store.get(doc_id=doc_id)
+            # The in-memory BM25 index holds every chunk: no store read when it is current (a filtered
+            # Chroma get costs ~17 ms at 100k chunks).
+            held = self.bm25.document(doc_id, version=key[1:]) if isinstance(self.bm25, BM25Index) else None
+            self._threads[key] = held if held is not None else self.store.get(doc_id=doc_id)
         return self._threads[key]
 
     def _drafts(self) -> frozenset[str]:
@@ -215,9 +223,17 @@ class QueryEngine:
         except Exception as exc:  # a broken log must never cost the asker their answer
             log.warning("query log: could not record question %s: %s", answer.question_id, exc)
 
-    def signals(self, question: str, got: Retrieved) -> Signals:
+    def signals(self, question: str, got: Retrieved, *, expanded: list[Hit] | None = None) -> Signals:
         """Evidence-strength features for the abstention model: of the passages, and of the quotes an
-        extractive answer would take from them (:mod:`rag.answers.checks`)."""
+        extractive answer would take from them (:mod:`rag.answers.checks`).
+
+        The quotes are chosen from the hits as the answer sees them: a retrieved thread brings its whole
+        conversation (``expanded``, else expanded here), so a thread's replies are checked, not only the
+        chunk that matched - usually the asker's own question."""
+        return self._assess(question, got, expanded)[0]
+
+    def _assess(self, question: str, got: Retrieved, expanded: list[Hit] | None) -> tuple[Signals, list[Quote]]:
+        """:meth:`signals`, and the quotes they were computed from."""
         terms = query_terms(question)
         cov = max((coverage(terms, embed_text(h.chunk), self.bm25.idf) for h in got.hits[:3]), default=0.0)
         dense_docs = list(dict.fromkeys(c.doc_id for c, _ in got.dense))
@@ -237,10 +253,11 @@ class QueryEngine:
         rare_terms = sorted(terms, key=lambda t: -self.bm25.idf(t))[:2]
         evidence = " ".join(embed_text(h.chunk) for h in got.hits[:3])
         rare = coverage(rare_terms, evidence, lambda _t: 1.0) if rare_terms else 0.0
-        quotes = self._selector.select(question, got.hits, max_sentences=self.settings.max_answer_sentences)
+        hits = expanded if expanded is not None else expand_threads(got.hits, self._thread_chunks)
+        quotes = self._selector.select(question, hits, max_sentences=self.settings.max_answer_sentences)
         checks = check_quotes(question, quotes, self.bm25.idf, people_question=is_who_knows(question))
         return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare,
-                       type_match=checks.type_match, focus=checks.focus)
+                       type_match=checks.type_match, focus=checks.focus), quotes
 
     def _citations(self, quotes: list[Quote]) -> list[Citation]:
         by_doc: dict[str, list[Quote]] = {}

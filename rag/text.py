@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rag.types import Chunk
 
@@ -43,6 +44,7 @@ def key_terms(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
     """A light suffix stripper so 'deploys'/'deploying' meet 'deploy' in term matching."""
     for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s"):

@@ -98,7 +98,11 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
         """Quotes joined into a short answer with [n] markers, n numbering documents in order of use."""
-        quotes = self.select(question, hits, max_sentences=max_sentences)
+        return self.draft(self.select(question, hits, max_sentences=max_sentences))
+
+    def draft(self, quotes: list[Quote]) -> Draft:
+        """The answer made of quotes already chosen by :meth:`select` (the engine chooses them once: they
+        feed the abstention signals too)."""
         numbers: dict[str, int] = {}
         parts = []
         asked: set[str] = set()

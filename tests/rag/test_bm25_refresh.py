@@ -95,3 +95,14 @@ def test_filters_inside_bm25_match_the_store_semantics(store: ChromaStore, name:
     got = index.search("part", k=100, filters=f)  # every chunk says "part"
 
     assert {c.chunk_id for c, _ in got} == {c.chunk_id for c in chunks if allowed(c, f)}
+
+
+def test_a_document_comes_from_the_index_only_while_the_index_is_current(store: ChromaStore) -> None:
+    parts = [Chunk(chunk_id=f"d-{i}", doc_id="d", index=i, text=f"part {i} of the runbook", title="Runbook",
+                   kind="wiki", source="d.md") for i in (2, 0, 1)]
+    add(store, [*parts, chunk(9, "another page")])
+    index = BM25Index(store, version=store.count)
+    index.search("runbook", k=5)  # builds the index as of store state 4
+    assert [c.chunk_id for c in index.document("d", version=4) or []] == ["d-0", "d-1", "d-2"]
+    assert index.document("nope", version=4) == []
+    assert index.document("d", version=5) is None  # the store moved on: the caller reads the store instead
