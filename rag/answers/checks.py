@@ -8,8 +8,9 @@ Retrieval signals describe the passages found; these describe the *quotes chosen
   passages hold numbers and dates near the question's common words ("cluster", "logs") but not near
   the one it is about ("GPUs", "Pingdom");
 - ``focus``: the share of the question's focus terms (:func:`rag.answers.focus.focus_terms`) found in the
-  chosen quotes with their page titles and sections. A rare term found only in a part of the passage that
-  is not quoted does not count: it is not in the answer.
+  chosen quotes with their page titles and sections (a thread reply: with the question it replies to).
+  A rare term found only in a part of the passage that is not quoted does not count: it is not in the
+  answer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from rag.answers.focus import focus_coverage, focus_terms
 from rag.answers.types import AnswerType, expected_type, type_match
 from rag.generators.base import Quote
+from rag.threads.answer import question_text
 
 _ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)")
 
@@ -35,8 +37,14 @@ class QuoteChecks:
 
 
 def quote_context(q: Quote, *, title: bool = True) -> str:
-    """What a quote stands under: its page title (unless ``title`` is False) and section."""
-    return f"{q.hit.chunk.title} {q.hit.chunk.section}" if title else q.hit.chunk.section
+    """What a quote stands under: its page title (unless ``title`` is False) and section; for a reply in a
+    thread also the question it replies to (the opener and the asker's follow-ups that ask): a reply
+    addressed to the asker is about the asker's question even when it does not repeat its words."""
+    c = q.hit.chunk
+    head = f"{c.title} {c.section}" if title else c.section
+    if q.message is not None and q.message.role == "answer":
+        head = f"{head} {question_text(c.messages)}"
+    return head
 
 
 def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], float], *,

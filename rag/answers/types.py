@@ -95,6 +95,7 @@ QUESTION_RULES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (AnswerType.STEPS, re.compile(
         r"^\s*how\s+(?:do|can|should|would|could|shall)\s+(?:i|we|you|one|a\s+new\s+\w+)\b|\bhow\s+to\b"
         r"|\b(?:what|which)\s+(?:are\s+|is\s+)?(?:the\s+)?(?:steps|procedure|process|checklist|runbook)\b"
+        r"|\bwhat\s+(?:do|should|must|can|would)\s+(?:i|we|you)\s+do\b"
         r"|\bsteps\s+(?:to|for)\b", _I)),
     (AnswerType.LIST, re.compile(
         rf"\b(?:what|which)\s+(?:are|were)\s+(?:the\s+|our\s+|its\s+|their\s+)?{_FILL}[\w-]+s\b"
@@ -137,13 +138,18 @@ QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
         r"required|requires?|mandatory|optional|should|need|needs|enabled|disabled|supported|unsupported|"
         r"none|nobody|nothing)\b|n't\b", _I),
     AnswerType.STEPS: re.compile(
-        r"^\s*(?:\d+[.)]\s*)?(?:run|open|go|click|add|create|set|check|merge|push|deploy|ask|raise|file|update|"
+        # a chat reply may start by addressing someone ("jk_: sudo apt-get install ...", "bob, try ...")
+        r"^\s*(?:[\w`|^\[\]{}-]{2,20}[:,]\s+)?(?:\d+[.)]\s*)?(?:run|try|open|go|click|add|create|set|check|merge|push|deploy|ask|raise|file|update|"
         r"rotate|restart|install|log|sign|request|make|use|copy|paste|edit|change|select|enter|type|wait|"
         r"confirm|post|page|notify|tag|apply|get|write|submit|approve|review|follow|call|email|message|ping|"
         r"trigger|roll|revert|delete|remove|disable|enable|upload|download|start|stop|scale|drain|cordon|"
         r"kubectl|terraform|git|generate|store|put|move|send|contact|visit|navigate|choose|fill|book|"
         r"escalate|announce|verify|test|tick|press|connect|join|invite|grant|revoke|export|import|"
-        r"replace|reload|redeploy|re-run|rerun|upgrade|downgrade|backup|restore|snapshot)\s"
+        r"replace|reload|redeploy|re-run|rerun|upgrade|downgrade|backup|restore|snapshot|"
+        # a shell command at the start of a line or a reply is a step
+        r"sudo|apt|apt-get|aptitude|dpkg|snap|pip3?|npm|yarn|brew|yum|dnf|pacman|systemctl|service|cd|ls|cat|"
+        r"chmod|chown|mkdir|cp|mv|rm|ln|echo|export|source|curl|wget|ssh|scp|rsync|docker|helm|make|"
+        r"python3?|mount|umount|fdisk|gksudo|kdesu)\s|\byou\s+(?:need|have|want|will\s+need)\s+to\s+\w+"
         r"|(?:^|[,;:]\s*|\.\s+)(?:first|then|next|finally|afterwards|after\s+that)\b|\bstep\s+\d+\b|```", _I),
     AnswerType.LIST: re.compile(
         r"[\w`'-]+(?:\s[\w`'-]+){0,3},\s[\w`'-]+(?:\s[\w`'-]+){0,3},?\s(?:and|or)\s[\w`'-]+"

@@ -11,7 +11,7 @@ from rag.answers.parts import uncovered_parts
 from rag.answers.quotes import blocks, shape, shape_all
 from rag.generators.base import Quote
 from rag.generators.extractive import ExtractiveGenerator
-from rag.types import Chunk, Hit
+from rag.types import Chunk, Hit, Message
 
 STEPS = """## Rotating a static secret
 
@@ -120,6 +120,31 @@ def test_a_rare_term_only_in_an_unquoted_part_does_not_count_as_covered() -> Non
     mapbox = _quote(chunk, "Mapbox tokens are rotated every 90 days.")
     assert check_quotes("How often is the Mapbox token rotated?", [mapbox], lambda t: idf(t) or 0.5).type_match == 1.0
     assert check_quotes("How often is the Mapbox token rotated?", [], lambda t: 1.0).focus == 0.0
+
+
+def test_a_thread_reply_is_checked_against_the_question_it_replies_to() -> None:
+    # IRC replies rarely repeat the question's words: "jk_: sudo apt-get install ..." answers jk_'s question
+    # about a Broadcom driver without naming it. The question the reply answers is its context.
+    opener = Message(author="jk_", text="how do I get my broadcom wifi card working?", id="1", role="question")
+    reply = Message(author="ikonia", text="jk_: sudo apt-get install bcmwl-kernel-source", id="2", reply_to="1",
+                    role="answer", to="jk_")
+    chunk = Chunk(chunk_id="t-0", doc_id="t", index=0, text="...", title="#ubuntu 2008-04-30", kind="thread",
+                  source="threads/t.json", messages=(opener, reply))
+    quote = Quote(hit=Hit(chunk=chunk, score=1.0), text=reply.text, authors=("ikonia",), message=reply)
+    idf = {"broadcom": 6.0, "wifi": 3.0, "card": 2.0}.get
+    checks = check_quotes("How do I get a Broadcom wifi card working?", [quote], lambda t: idf(t) or 0.5)
+    assert checks.type_match == 1.0  # a shell command is a step, and the focus is in the question replied to
+    assert checks.focus == 1.0
+    # the same words as a page quote have no such context: no focus term anywhere
+    page = _quote(_chunk("sudo apt-get install bcmwl-kernel-source", title="Packages"), reply.text)
+    alone = check_quotes("How do I get a Broadcom wifi card working?", [page], lambda t: idf(t) or 0.5)
+    assert alone.type_match == 0.2 and alone.focus == 0.0
+    # a reply in a thread about something else does not inherit this question's focus
+    other = chunk.model_copy(update={"messages": (opener.model_copy(update={"text": "how do I mount a usb disk?"}),
+                                                  reply)})
+    elsewhere = Quote(hit=Hit(chunk=other, score=1.0), text=reply.text, authors=("ikonia",), message=reply)
+    assert check_quotes("How do I get a Broadcom wifi card working?", [elsewhere],
+                        lambda t: idf(t) or 0.5).focus == 0.0
 
 
 def test_a_two_part_question_with_one_part_covered_names_the_other() -> None:

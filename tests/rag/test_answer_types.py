@@ -29,6 +29,8 @@ T = AnswerType
     ("How do I deploy a service to production?", T.STEPS),
     ("What are the steps to rotate the Twilio token?", T.STEPS),
     ("How do I find which version of the app a driver has?", T.STEPS),  # earliest form wins
+    ("Someone's AWS access keys have leaked. What do I do?", T.STEPS),
+    ("What should we do when the disk is full?", T.STEPS),
     ("Who knows about our Stripe webhooks?", None),  # people to ask: the expert ranking answers
     ("Who's the right person for questions about Rtools44?", None),
     ("Why did the deploy fail on Friday?", None),
@@ -51,6 +53,10 @@ CASES = [
     (T.POLARITY, "Dogs are not allowed in the office.", "The office has a kitchen."),
     (T.LIST, "Vault holds API keys, webhook secrets and SSH keys.", "Vault holds secrets."),
     (T.STEPS, "Run `kubectl rollout restart deployment/notify-svc`.", "notify-svc sends SMS to recipients."),
+    # chat: a reply that addresses the asker, then a shell command or a directive
+    (T.STEPS, "jk_: sudo apt-get install build-essential", "jk_: the compiler is in that package"),
+    (T.STEPS, "bob, try booting with nomodeset", "bob, that card is well known"),
+    (T.STEPS, "you need to enable the universe repository", "the universe repository is big"),
 ]
 
 
