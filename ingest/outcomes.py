@@ -60,6 +60,8 @@ def account(found: Discovery, *, failures: Iterable[Failure], loaded: Mapping[st
         for path in files:
             if len(files) == 1 and docs and not stored:
                 out[path] = "duplicate"  # the same content is stored under another path
+            elif len(files) > 1 and (mine := _outcome_in_unit(path, stored, written)) is not None:
+                out[path] = mine
             else:
                 out[path] = "stored" if fresh else "unchanged"
     failed = {f.path.partition("#")[0] for f in failures} | {p for p, _ in found.failed}
@@ -67,6 +69,18 @@ def account(found: Discovery, *, failures: Iterable[Failure], loaded: Mapping[st
         if path in out or path in found.files():
             out[path] = "failed"
     return out
+
+
+def _outcome_in_unit(path: str, stored: Sequence[Document], written: set[str]) -> Outcome | None:
+    """A file of a unit read as one (the mailboxes of one folder): stored when a stored document starts in it,
+    a duplicate when its messages only appear in documents that start in another file; None when no stored
+    document names it (then the unit's outcome stands)."""
+    own = [d for d in stored if d.source.partition("#")[0] == path]
+    if own:
+        return "stored" if any(d.source in written for d in own) else "unchanged"
+    if any(p.partition("#")[0] == path for d in stored for p in d.paths):
+        return "duplicate"
+    return None
 
 
 def counts(outcomes: Mapping[str, Outcome]) -> FileCounts:

@@ -334,10 +334,12 @@ def test_one_message_in_two_files_is_stored_once_with_both_paths(corpus, setting
     assert tuple(record.paths) == paths
     assert [DuplicatePath(path="mail/b.eml", of="mail/a.mbox#v1@x.org"),
             DuplicatePath(path="mail/c.mbox#v2@x.org", of="mail/a.mbox#v1@x.org")] == summary.duplicate_paths
-    assert set(summary.outcomes) == {"mail/a.mbox", "mail/b.eml", "mail/c.mbox"}  # no file without an outcome
+    # no file without an outcome; the two copies are reported as duplicates, not as stored
+    assert summary.outcomes == {"mail/a.mbox": "stored", "mail/b.eml": "duplicate", "mail/c.mbox": "duplicate"}
 
     again = ingest(corpus, settings)
     assert (again.added, again.replaced, again.deleted, again.documents) == (0, 0, 0, 1)
+    assert again.outcomes == {"mail/a.mbox": "unchanged", "mail/b.eml": "duplicate", "mail/c.mbox": "duplicate"}
 
 
 def test_outlook_msg_is_a_one_message_thread(corpus, settings):
