@@ -37,7 +37,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +119,8 @@ def bench_ingest(corpus: Path, url: str) -> dict[str, Any]:
             "postgres_unchanged_reingest_s": round(t_again, 3), "machine": machine()}
 
 
-def copy_to_postgres(src: Settings, dst: Settings) -> dict[str, Any]:
-    """Every chunk and vector of ``src`` written into the Postgres collection of ``dst`` (once; cached)."""
+def copy_store(src: Settings, dst: Settings) -> dict[str, Any]:
+    """Every chunk and vector of ``src`` written into the store of ``dst`` (Postgres, a Chroma server; once, cached)."""
     from rag.embeddings import make_embedder
 
     embedder = make_embedder(src)
@@ -154,7 +154,7 @@ def seed(corpus: Path, url: str) -> dict[str, Any]:
     emb = eval_settings(corpus, Settings())
     pg = eval_settings(corpus, Settings(store="postgres", database_url=url))
     build_store(corpus, emb)
-    copied = copy_to_postgres(emb, pg)
+    copied = copy_store(emb, pg)
     root = str(corpus.resolve())
     src, dst = Manifest(emb.manifest_path), open_manifest(pg)
     docs = list(src.docs(root).values())
@@ -254,18 +254,45 @@ def _served(settings: Settings, items: list[str]) -> dict[str, Any]:
                 "server_peak_rss_mb": served.peak_rss_mb()}
 
 
-def bench_query(*, size: int, n: int, url: str, real: int = 1000) -> dict[str, Any]:
-    """Retrieval vs floor per store in this process (interleaved), then /ask per store against its server."""
-    from rag.engine import QueryEngine
+def bench_query(*, size: int, n: int, url: str, real: int = 1000, chroma_server: bool = True) -> dict[str, Any]:
+    """Retrieval vs floor per store in this process (interleaved), then /ask per store against its server.
+
+    The stores: embedded Chroma (the generated store itself), a ``chroma run`` server holding a copy of it
+    (``chroma_server``; kept under the cache, so it is copied once) and a Postgres collection holding a copy.
+    """
+    from eval.chroma_server import chroma_run
 
     emb_settings, questions = prepare(corpus=None, size=size, real=real, base=Settings(), cache=CACHE)
     pg = pg_settings(emb_settings, url, f"bench-{size}-real{real}", emb_settings.data_dir.with_name(
         emb_settings.data_dir.name + "-pg"))
-    copied = copy_to_postgres(emb_settings, pg)
     items = [questions[i % len(questions)] for i in range(n)]
-    out: dict[str, Any] = {"what": "query", "chunks": size, "questions": n, "copy_to_postgres": copied}
+    out: dict[str, Any] = {"what": "query", "chunks": size, "questions": n,
+                           "copy_to_postgres": copy_store(emb_settings, pg)}
+    with ExitStack() as stack:
+        stores = {"embedded": emb_settings, "postgres": pg}
+        if chroma_server:
+            base = emb_settings.data_dir.with_name(emb_settings.data_dir.name + "-chroma-server")
+            base.mkdir(parents=True, exist_ok=True)
+            server = stack.enter_context(chroma_run(base))
+            stores["chroma_server"] = emb_settings.model_copy(update={
+                "store": "chroma-http", "chroma_host": server.host, "chroma_port": server.port,
+                "collection": f"bench-{size}-real{real}", "data_dir": base / "local"})
+            out["copy_to_chroma_server"] = copy_store(emb_settings, stores["chroma_server"])
+        _in_process(stores, items, out)
+        for name, s in stores.items():
+            out[f"{name}_server"] = _served(s, items)
+            out[f"{name}_ask_vs_floor_p50"] = round(out[f"{name}_server"]["ask_http"]["p50_ms"]
+                                                    / out[f"{name}_floor"]["p50_ms"], 2)
+    out["machine"] = machine()
+    return out
+
+
+def _in_process(stores: dict[str, Settings], items: list[str], out: dict[str, Any]) -> None:
+    """Cold start, floor and retrieval of each store's engine in this process, interleaved question by question."""
+    from rag.engine import QueryEngine
+
     engines, runs = {}, {}
-    for name, s in (("embedded", emb_settings), ("postgres", pg)):
+    for name, s in stores.items():
         t0 = time.perf_counter()
         engines[name] = QueryEngine(s)
         engines[name].ask(items[0])
@@ -280,13 +307,6 @@ def bench_query(*, size: int, n: int, url: str, real: int = 1000) -> dict[str, A
             timings[name] += timed(fn, [q])
     out.update({name: summary(ms) for name, ms in timings.items()})
     out["bench_process_peak_rss_mb"] = peak_rss_mb()
-    del engines
-    for name, s in (("embedded", emb_settings), ("postgres", pg)):
-        out[f"{name}_server"] = _served(s, items)
-        out[f"{name}_ask_vs_floor_p50"] = round(out[f"{name}_server"]["ask_http"]["p50_ms"]
-                                                / out[f"{name}_floor"]["p50_ms"], 2)
-    out["machine"] = machine()
-    return out
 
 
 def bench_scaleout(*, size: int, clients: int, seconds: float, url: str, real: int = 1000) -> dict[str, Any]:
@@ -294,7 +314,7 @@ def bench_scaleout(*, size: int, clients: int, seconds: float, url: str, real: i
     emb_settings, questions = prepare(corpus=None, size=size, real=real, base=Settings(), cache=CACHE)
     pg = pg_settings(emb_settings, url, f"bench-{size}-real{real}", emb_settings.data_dir.with_name(
         emb_settings.data_dir.name + "-pg"))
-    copy_to_postgres(emb_settings, pg)
+    copy_store(emb_settings, pg)
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
     lock = threading.Lock()

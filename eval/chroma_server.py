@@ -1,4 +1,4 @@
-"""A real ``chroma run`` server on a loopback port, for the store contract and the server-mode tests."""
+"""A real ``chroma run`` server on a loopback port: the store contract and server-mode tests, and the benchmarks."""
 
 from __future__ import annotations
 

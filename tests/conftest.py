@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from eval.chroma_server import ChromaServer, chroma_run
 from rag.config import Settings
 from tests.netguard import OFFLINE_SWITCHES, SocketGuard
 from tests.stores.pgserver import PostgresServer, pg_run
-from tests.stores.server import ChromaServer, chroma_run
 
 
 @pytest.fixture

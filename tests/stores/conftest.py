@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from eval.chroma_server import ChromaServer
 from rag.config import Settings
 from tests.stores.pgserver import PostgresServer
-from tests.stores.server import ChromaServer
 
 BACKENDS = ["chroma-embedded", pytest.param("chroma-http", marks=pytest.mark.integration),
             pytest.param("postgres", marks=pytest.mark.integration)]

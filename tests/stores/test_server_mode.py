@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from eval.chroma_server import ChromaServer
 from ingest.pipeline import ingest
 from rag.engine import QueryEngine
 from tests.ingest.helpers import cli_env, manifest_docs, run_cli, write, write_json
-from tests.stores.server import ChromaServer
 
 pytestmark = pytest.mark.integration
 
