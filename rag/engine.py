@@ -106,7 +106,7 @@ class QueryEngine:
         self.query_log = QueryLog.from_settings(settings)
         self._threads: dict[tuple[str, int, float], list[Chunk]] = {}
         self._draft_ids: frozenset[str] = frozenset()
-        self._draft_key: tuple[int, float] | None = None
+        self._draft_key: tuple[object, ...] | None = None
 
     # -- public ------------------------------------------------------------------------------
     def ask(self, question: str, *, k: int | None = None, filters: Filters | None = None,
@@ -195,10 +195,20 @@ class QueryEngine:
         """Channels (Slack channels, mailboxes, thread channels) holding something ``groups`` may read."""
         return sorted({c.channel for c in self.bm25.all_chunks() if c.channel and can_read(c.access, groups)})
 
+    def store_state(self) -> tuple[object, ...]:
+        """A fingerprint of the store that every write changes (what the caches of answers and reports key on).
+
+        Embedded or Chroma server: the chunk count and the local ledger's mtime (every ingest writes it).
+        Postgres: the collection's write revision - the ledger is in the database, and a re-ingest that
+        replaces a document by one of the same size, or re-keys ids, leaves count and local files unchanged."""
+        if isinstance(self.store, PostgresStore):
+            return ("postgres", self.store.revision())
+        return (self.store.count(), _mtime(self.settings.manifest_path))
+
     # -- internals -----------------------------------------------------------------------------
     def _thread_chunks(self, doc_id: str) -> list[Chunk]:
         """Every chunk of one thread (cached by the store's state: a re-ingest may change the thread)."""
-        key = (doc_id, self.store.count(), _mtime(self.settings.manifest_path))
+        key = (doc_id, *self.store_state())
         if key not in self._threads:
             if len(self._threads) > 512:
                 self._threads.clear()
@@ -210,7 +220,7 @@ class QueryEngine:
 
     def _drafts(self) -> frozenset[str]:
         """Doc ids of unreviewed ``whoknows codify`` drafts (cached by the store's state, like threads)."""
-        key = (self.store.count(), _mtime(self.settings.manifest_path))
+        key = self.store_state()
         if self._draft_key != key:
             self._draft_ids, self._draft_key = draft_docs(self.bm25.all_chunks()), key
         return self._draft_ids

@@ -20,13 +20,6 @@ from rag.querylog import now_utc
 from rag.types import GapReport
 
 
-def _mtime(path: object) -> int:
-    try:
-        return int(path.stat().st_mtime_ns)  # type: ignore[attr-defined]
-    except OSError:
-        return 0
-
-
 class ReportCache:
     """The last ``size`` gap reports, each keyed by the state it was built from."""
 
@@ -44,7 +37,7 @@ class ReportCache:
         log = engine.query_log
         since = now - timedelta(days=since_days) if since_days is not None else None
         log_state = log.state(since=since) if log is not None else None
-        store_state = (engine.store.count(), _mtime(engine.settings.manifest_path))
+        store_state = engine.store_state()
         return (log_state, store_state, since_days, stale_days, groups, now.date().isoformat())
 
     def report(self, engine: QueryEngine, *, since_days: float | None = None, stale_days: int | None = None,

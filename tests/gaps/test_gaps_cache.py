@@ -76,3 +76,25 @@ def test_a_question_with_nothing_to_embed_does_not_fail_the_report(engine: Query
     engine.ask("¿¿ … ??")  # the hashing embedder has no word of it: a zero vector
     engine.ask("How fast is a page acknowledged?")
     assert ReportCache().report(engine).questions == 2
+
+
+@pytest.mark.integration
+def test_on_postgres_a_change_that_keeps_the_chunk_count_rebuilds_the_report(postgres_server, tmp_path: Path) -> None:
+    # The ledger lives in the database, so no local file changes; a page replaced by one of the same size
+    # leaves the chunk count as it was. The key must still move (it holds the collection's write revision).
+    corpus = tmp_path / "corpus"
+    write(corpus, "wiki/oncall.md", "# On-call\n\nThe primary acknowledges a page within fifteen minutes.\n")
+    settings = postgres_server.settings(tmp_path / "data", embedder="hashing", rate_limit_burst=10_000)
+    assert ingest(corpus, settings).failed == []
+    engine = QueryEngine(settings)
+    cache = ReportCache()
+    engine.ask("How fast is a page acknowledged?")
+    first = cache.report(engine)
+    assert cache.report(engine) is first and cache.builds == 1
+    count, state = engine.store.count(), engine.store_state()
+    write(corpus, "wiki/oncall.md", "# On-call\n\nThe primary acknowledges a page within five minutes.\n")
+    assert ingest(corpus, settings).replaced == 1
+    assert engine.store.count() == count and engine.store_state() != state
+    cache.report(engine)
+    assert cache.builds == 2
+    assert "five minutes" in engine.search("How fast is a page acknowledged?")[0].chunk.text
