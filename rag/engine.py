@@ -104,7 +104,7 @@ class QueryEngine:
             model = AbstainModel(model.weights, model.bias, settings.abstain_threshold)
         self.abstain_model = model
         self.query_log = QueryLog.from_settings(settings)
-        self._threads: dict[tuple[str, int, float], list[Chunk]] = {}
+        self._threads: dict[tuple[object, ...], list[Chunk]] = {}
         self._draft_ids: frozenset[str] = frozenset()
         self._draft_key: tuple[object, ...] | None = None
 
