@@ -171,6 +171,10 @@ class BM25Index:
             snap.by_doc = by_doc
         return list(snap.by_doc.get(doc_id, ()))
 
+    def docs_with_text(self, needle: str, *, exclude_kind: str) -> frozenset[str]:
+        """Ids of the documents with a chunk whose text holds ``needle`` (:class:`LexicalIndex`)."""
+        return frozenset(c.doc_id for c in self._current().chunks if c.kind != exclude_kind and needle in c.text)
+
     def _current(self) -> _Snapshot:
         v = self._version_fn()
         snap = self._snap

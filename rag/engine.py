@@ -222,7 +222,7 @@ class QueryEngine:
         """Doc ids of unreviewed ``whoknows codify`` drafts (cached by the store's state, like threads)."""
         key = self.store_state()
         if self._draft_key != key:
-            self._draft_ids, self._draft_key = draft_docs(self.bm25.all_chunks()), key
+            self._draft_ids, self._draft_key = draft_docs(self.bm25), key
         return self._draft_ids
 
     def _log(self, answer: Answer, *, asker: str | None, asked_at: datetime | None) -> None:

@@ -7,17 +7,16 @@ that is the only evidence still answers (and is cited as the draft it is).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from rag.codify.render import is_draft
-from rag.types import Chunk, Hit
+from rag.codify.render import DRAFT_MARK
+from rag.stores.base import LexicalIndex
+from rag.types import Hit
 
 DRAFT_WEIGHT = 0.5
 
 
-def draft_docs(chunks: Iterable[Chunk]) -> frozenset[str]:
-    """Doc ids of the unreviewed drafts among ``chunks`` (the banner is in a draft's first chunk)."""
-    return frozenset(c.doc_id for c in chunks if c.kind != "thread" and is_draft(c.text))
+def draft_docs(index: LexicalIndex) -> frozenset[str]:
+    """Doc ids of the unreviewed drafts in the store behind ``index`` (pages that still carry the banner)."""
+    return index.docs_with_text(DRAFT_MARK, exclude_kind="thread")
 
 
 def drafts_last(hits: list[Hit], drafts: frozenset[str]) -> list[Hit]:

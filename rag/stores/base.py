@@ -61,3 +61,8 @@ class LexicalIndex(Protocol):
     def all_chunks(self) -> list[Chunk]:
         """Every stored chunk (reports; not on the query path)."""
         ...
+
+    def docs_with_text(self, needle: str, *, exclude_kind: str) -> frozenset[str]:
+        """Ids of the documents with a chunk whose text holds ``needle`` (chunks of ``exclude_kind`` aside):
+        on the query path, so in the database where the chunks are (the codify drafts' banner)."""
+        ...

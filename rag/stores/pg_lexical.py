@@ -125,6 +125,13 @@ class PgLexical:
         """Every stored chunk (for reports; the query path never needs them all)."""
         return list(self.store.iter_chunks(batch=5000))
 
+    def docs_with_text(self, needle: str, *, exclude_kind: str) -> frozenset[str]:
+        """Ids of the documents with a chunk whose text holds ``needle``, in SQL: reading every chunk out of
+        the database to look made an API process's cold start and memory grow with the corpus."""
+        rows = self.db.rows(f"SELECT DISTINCT doc_id FROM {self._t} WHERE kind <> %s "
+                            "AND strpos(chunk->>'text', %s) > 0", (exclude_kind, needle))
+        return frozenset(r[0] for r in rows)
+
     def channels(self) -> list[tuple[str, tuple[str, ...]]]:
         """(channel, access groups) of every channel holding something, straight from SQL."""
         rows = self.db.rows(f"SELECT channel, access FROM {self._t} WHERE channel <> '' GROUP BY channel, access")

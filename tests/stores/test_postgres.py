@@ -148,3 +148,18 @@ def test_vectors_round_trip_bit_for_bit(pg_settings: Settings) -> None:
     store = _filled(pg_settings, chunks)
     got = store.vectors([c.chunk_id for c in chunks])
     assert np.array_equal(np.stack([got[c.chunk_id] for c in chunks]), vectors(chunks))
+
+
+def test_drafts_are_found_in_sql_as_in_the_in_memory_index(pg_settings: Settings) -> None:
+    # The query path asks which documents are unreviewed codify drafts; on Postgres that is one SQL query,
+    # not every chunk read out of the database.
+    from rag.codify.rank import draft_docs
+    from rag.codify.render import DRAFT_MARK
+
+    chunks = corpus() + [make_chunk(40, 0, f"> {DRAFT_MARK} from #ops; review it."),
+                         make_chunk(40, 1, "the body of the draft"),
+                         make_chunk(41, 0, f"quoting the banner in a thread: {DRAFT_MARK}")]
+    chunks[-1] = chunks[-1].model_copy(update={"kind": "thread"})
+    store = _filled(pg_settings, chunks)
+    memory = BM25Index(store, version=lambda: store.count())
+    assert draft_docs(store.lexical()) == draft_docs(memory) == frozenset({"d40"})
