@@ -4,14 +4,17 @@ The formula is bm25s' default (Lucene's idf ``ln(1 + (N - df + 0.5) / (df + 0.5)
 ``tf / (tf + k1 * (1 - b + b * len / avglen))``, k1 = 1.5, b = 0.75), so with ``pg_text_search='whoknows'``
 (the same tokens) a chunk scores what :class:`rag.bm25.BM25Index` gives it. The GIN index finds the chunks
 holding any query term, the filters (access groups included) narrow them in the same statement, and term
-frequencies come from the tsvector's positions. Collection statistics (N, average length, document
-frequencies) are cached per store revision, which every write moves.
+frequencies come from the tsvector's positions (of the query's lexemes only: ``setweight`` marks them and
+``ts_filter`` keeps them, so a matching chunk's whole tsvector is never unnested). Collection statistics (N, average length, document
+frequencies) are cached per store revision, which every write moves. A search scores the chunks holding the
+query's rarest terms first and stops there when no other chunk can reach its top k (MaxScore: exact; see
+:meth:`PgLexical.search`).
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rag.bm25 import bm25_tokens
 from rag.stores.pg_schema import OURS, encode_token, text_config
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
     from rag.stores.postgres import PostgresStore
 
 K1, B = 1.5, 0.75
+PRUNE_ROWS = 2000  # how many chunks holding the rarest terms are scored first (search: MaxScore)
 
 
 def tsquery_any(lexemes: list[str]) -> str:
@@ -96,16 +100,33 @@ class PgLexical:
         if not weights:
             return []
         cond, params = where_sql(filters)
-        terms = list(weights)
+        terms = sorted(weights, key=lambda t: -weights[t])
+        # MaxScore (exact): a term adds less than its weight to any chunk's score, so a chunk holding none of
+        # the rare terms scores below the summed weights of the common ones. Score the chunks that hold a rare
+        # term first (few rows, through the GIN index); when the k-th of them already beats that sum, no chunk
+        # holding only common terms can enter the top k. Otherwise score every matching chunk, as before.
+        rare = 0
+        while rare < len(terms) and (rare == 0 or sum(df[t] for t in terms[: rare + 1]) <= PRUNE_ROWS):
+            rare += 1
+        if rare < len(terms):
+            top = self._top(terms, weights, terms[:rare], cond, params, k, n, avg)
+            bound = sum(weights[t] for t in terms[rare:])
+            if len(top) >= k and top[k - 1][1] >= bound:
+                return top
+        return self._top(terms, weights, terms, cond, params, k, n, avg)
+
+    def _top(self, terms: list[str], weights: dict[str, float], match: list[str], cond: str, params: list[Any],
+             k: int, n: int, avg: float) -> list[tuple[Chunk, float]]:
+        """Top ``k`` by BM25 over ``terms`` among the chunks holding one of ``match`` (and passing ``cond``)."""
         sql = f"""
             WITH q(term, w) AS (SELECT * FROM unnest(%s::text[], %s::float8[])),
             m AS (SELECT c.chunk_id, c.doc_len, u.lexeme, coalesce(cardinality(u.positions), 1) AS tf
-                  FROM {self._t} c CROSS JOIN LATERAL unnest(c.tsv) u
-                  WHERE c.tsv @@ %s::tsquery AND u.lexeme = ANY(%s) AND {cond}),
+                  FROM {self._t} c CROSS JOIN LATERAL unnest(ts_filter(setweight(c.tsv, 'A', %s), '{{a}}')) u
+                  WHERE c.tsv @@ %s::tsquery AND {cond}),
             s AS (SELECT m.chunk_id, sum(q.w * m.tf / (m.tf + %s * (1 - %s + %s * m.doc_len / %s))) AS score
                   FROM m JOIN q ON q.term = m.lexeme GROUP BY m.chunk_id ORDER BY score DESC, m.chunk_id LIMIT %s)
             SELECT c.chunk, s.score FROM s JOIN {self._t} c USING (chunk_id) ORDER BY s.score DESC, c.chunk_id"""
-        rows = self.db.rows(sql, [terms, [weights[t] for t in terms], tsquery_any(terms), terms, *params,
+        rows = self.db.rows(sql, [terms, [weights[t] for t in terms], terms, tsquery_any(match), *params,
                                   K1, B, B, avg, k], action="search the text")
         return [(Chunk.model_validate(doc), float(score)) for doc, score in rows if score > 0]
 

@@ -54,6 +54,38 @@ def test_bm25_in_postgres_scores_like_the_in_memory_index(pg_settings: Settings,
         assert sql.idf(term) == pytest.approx(memory.idf(term), abs=1e-9), term
 
 
+def test_pruned_text_search_returns_exactly_the_full_ranking(pg_settings: Settings,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # MaxScore scores the chunks holding the rarest terms first; with a tiny budget both of its outcomes occur
+    # here (the top k proven from the rare terms alone, and the fall-back to every matching chunk).
+    import rag.stores.pg_lexical as pg_lexical
+
+    chunks = corpus() + [make_chunk(50 + i, 0, f"rollout {'rollout ' * (i % 3)}checklist zephyr{i % 2} drill")
+                         for i in range(12)]
+    store = _filled(pg_settings, chunks)
+    memory = BM25Index(store, version=lambda: store.count())
+    sql = store.lexical()
+    calls: list[bool] = []
+    full_top = sql._top
+
+    def top(terms, weights, match, *rest):  # type: ignore[no-untyped-def]
+        calls.append(len(match) < len(terms))
+        return full_top(terms, weights, match, *rest)
+
+    monkeypatch.setattr(sql, "_top", top)
+    for name in FILTERS:
+        for query in ("rollout checklist zephyr1", "zephyr0 drill", "vault rollout", "terraform state zephyr1 drill"):
+            for k in (1, 3, 10):
+                monkeypatch.setattr(pg_lexical, "PRUNE_ROWS", 10**9)  # every matching chunk scored
+                full = [(c.chunk_id, s) for c, s in sql.search(query, k=k, filters=FILTERS[name])]
+                monkeypatch.setattr(pg_lexical, "PRUNE_ROWS", 2)
+                pruned = [(c.chunk_id, s) for c, s in sql.search(query, k=k, filters=FILTERS[name])]
+                assert pruned == full, (name, query, k)
+                want = memory.search(query, k=k, filters=FILTERS[name])
+                assert [round(s, 4) for _, s in pruned] == [round(s, 4) for _, s in want], (name, query, k)
+    assert any(calls) and not all(calls)  # pruned searches ran, and so did full ones
+
+
 def test_lexical_statistics_follow_writes(pg_settings: Settings) -> None:
     store = _filled(pg_settings)
     sql = store.lexical()
