@@ -5,10 +5,10 @@ The formula is bm25s' default (Lucene's idf ``ln(1 + (N - df + 0.5) / (df + 0.5)
 (the same tokens) a chunk scores what :class:`rag.bm25.BM25Index` gives it. The GIN index finds the chunks
 holding any query term, the filters (access groups included) narrow them in the same statement, and term
 frequencies come from the tsvector's positions (of the query's lexemes only: ``setweight`` marks them and
-``ts_filter`` keeps them, so a matching chunk's whole tsvector is never unnested). Collection statistics (N, average length, document
-frequencies) are cached per store revision, which every write moves. A search scores the chunks holding the
-query's rarest terms first and stops there when no other chunk can reach its top k (MaxScore: exact; see
-:meth:`PgLexical.search`).
+``ts_filter`` keeps them, so a matching chunk's whole tsvector is never unnested). Collection statistics (N,
+average length, document frequencies) are cached per store revision, which every write moves. A search
+scores the chunks holding the query's rarest terms first and stops there when no other chunk can reach its
+top k (MaxScore: exact; see :meth:`PgLexical.search`).
 """
 
 from __future__ import annotations
