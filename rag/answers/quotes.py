@@ -5,7 +5,7 @@
   up to :data:`MAX_ITEMS` items and :data:`MAX_WORDS` words ("..." marks a cut).
 - A table row comes with its table's header row, so "| 5 | notify-svc reloads ... |" says what its cells are.
 - A sentence that only announces ("We use three severities.", "... as follows:") pulls in the block that
-  follows it (the list, table or next sentences), under the same caps.
+  follows it (the list, table, code block or next sentences), under the same caps.
 
 Thread quotes (``Quote.message`` set) are left as they are: :mod:`rag.threads` shapes those.
 """
@@ -39,7 +39,7 @@ _WHOLE_LIST = {AnswerType.STEPS, AnswerType.LIST}
 class Block:
     """A run of a passage: a list (its item lines), a table (its rows) or a paragraph (its lines)."""
 
-    kind: str  # "list" | "table" | "para"
+    kind: str  # "list" | "table" | "para" | "code"
     lines: tuple[str, ...]
 
     def flat(self) -> str:
@@ -71,11 +71,18 @@ def blocks(text: str) -> list[Block]:
     for raw in text.splitlines():
         ln = raw.strip()
         if ln.startswith("```") or fence:
+            opening = not fence
             fence = fence != ln.startswith("```")
             if kind == "list":
                 lines[-1] += "\n" + raw.rstrip()
-            elif not fence:
-                close()
+            else:
+                # A code block of its own (the command an announcing sentence introduces).
+                if opening:
+                    close()
+                    kind = "code"
+                lines.append(raw.rstrip())
+                if not fence:
+                    close()
             continue
         if not ln:
             if kind == "para":
@@ -175,13 +182,15 @@ def shape(question: str, quote: Quote, known: Sequence[Chunk] = ()) -> Quote:
     if block.kind == "list" and kind in _WHOLE_LIST and len(block.lines) > 1 and _is_steps_list(block, kind):
         return replace(quote, text=_capped(block.lines))
     if block.kind == "para" and _announces(quote.text):
+        code = at + 1 < len(bs) and bs[at + 1].kind == "code"
         if at + 1 < len(bs):
             nxt = bs[at + 1]
             follow = list(nxt.lines if nxt.kind != "para" else nxt.lines[:3])
         else:
             follow = _following_sections(chunk, known)
         if follow:
-            return replace(quote, text=row + "\n" + _capped(follow[: _count(row) or MAX_ITEMS]))
+            # "these two commands:" counts commands, not the lines of the code block that holds them
+            return replace(quote, text=row + "\n" + _capped(follow if code else follow[: _count(row) or MAX_ITEMS]))
     return quote
 
 

@@ -104,6 +104,40 @@ def test_generator_quotes_the_steps_whole() -> None:
     assert text.index("1. Create") < text.index("2. Write") < text.index("3. Restart") < text.index("4. Revoke")
 
 
+JOINERS = """## Access
+
+* Protect against accidentally pushing secrets to GitHub, using [git-secrets]
+
+```bash
+git secrets --install ~/.git-templates/git-secrets
+```
+
+* Github access
+  * New starter to login using SSO
+
+Once appointed, the lead posts this message in the incident channel:
+
+```
+I am declaring an incident because [reason].
+```
+
+Again, use these words."""
+
+
+def test_commands_come_with_the_item_or_the_sentence_that_introduces_them() -> None:
+    assert [b.kind for b in blocks(JOINERS)] == ["list", "para", "code", "para"]
+    chunk = _chunk(JOINERS, title="Joiners guide", section="Access")
+    item = "Protect against accidentally pushing secrets to GitHub, using [git-secrets]"
+    # a steps question: the list is quoted whole, the commands of its item included
+    shaped = shape("How do I stop pushing secrets to GitHub?", _quote(chunk, item))
+    assert shaped.text.startswith("* Protect against") and "git secrets --install" in shaped.text
+    assert shape("Why do we use git-secrets?", _quote(chunk, item)).text == item  # not a steps question
+    # an announcing sentence followed by a code block pulls in the block (its fence lines included)
+    intro = "Once appointed, the lead posts this message in the incident channel:"
+    assert "I am declaring an incident because [reason]." in shape("How do I declare an incident?",
+                                                                   _quote(chunk, intro)).text
+
+
 def test_a_rare_term_only_in_an_unquoted_part_does_not_count_as_covered() -> None:
     chunk = _chunk("Tokens are rotated every 90 days by the owning team. The Mapbox key is stored elsewhere.",
                    title="Secrets")
