@@ -233,17 +233,17 @@ class QueryEngine:
         except Exception as exc:  # a broken log must never cost the asker their answer
             log.warning("query log: could not record question %s: %s", answer.question_id, exc)
 
-    def signals(self, question: str, got: Retrieved, *, expanded: list[Hit] | None = None) -> Signals:
+    def signals(self, question: str, got: Retrieved) -> Signals:
         """Evidence-strength features for the abstention model: of the passages, and of the quotes an
         extractive answer would take from them (:mod:`rag.answers.checks`).
 
         The quotes are chosen from the hits as the answer sees them: a retrieved thread brings its whole
-        conversation (``expanded``, else expanded here), so a thread's replies are checked, not only the
-        chunk that matched - usually the asker's own question."""
-        return self._assess(question, got, expanded)[0]
+        conversation, so a thread's replies are checked, not only the chunk that matched - usually the
+        asker's own question."""
+        return self._assess(question, got, expand_threads(got.hits, self._thread_chunks))[0]
 
-    def _assess(self, question: str, got: Retrieved, expanded: list[Hit] | None) -> tuple[Signals, list[Quote]]:
-        """:meth:`signals`, and the quotes they were computed from."""
+    def _assess(self, question: str, got: Retrieved, hits: list[Hit]) -> tuple[Signals, list[Quote]]:
+        """:meth:`signals` over the thread-expanded ``hits``, and the quotes they were computed from."""
         terms = query_terms(question)
         cov = max((coverage(terms, embed_text(h.chunk), self.bm25.idf) for h in got.hits[:3]), default=0.0)
         dense_docs = list(dict.fromkeys(c.doc_id for c, _ in got.dense))
@@ -263,7 +263,6 @@ class QueryEngine:
         rare_terms = sorted(terms, key=lambda t: -self.bm25.idf(t))[:2]
         evidence = " ".join(embed_text(h.chunk) for h in got.hits[:3])
         rare = coverage(rare_terms, evidence, lambda _t: 1.0) if rare_terms else 0.0
-        hits = expanded if expanded is not None else expand_threads(got.hits, self._thread_chunks)
         quotes = self._selector.select(question, hits, max_sentences=self.settings.max_answer_sentences)
         checks = check_quotes(question, quotes, self.bm25.idf, people_question=is_who_knows(question))
         return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare,

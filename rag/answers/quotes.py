@@ -182,15 +182,15 @@ def shape(question: str, quote: Quote, known: Sequence[Chunk] = ()) -> Quote:
     if block.kind == "list" and kind in _WHOLE_LIST and len(block.lines) > 1 and _is_steps_list(block, kind):
         return replace(quote, text=_capped(block.lines))
     if block.kind == "para" and _announces(quote.text):
-        code = at + 1 < len(bs) and bs[at + 1].kind == "code"
         if at + 1 < len(bs):
             nxt = bs[at + 1]
             follow = list(nxt.lines if nxt.kind != "para" else nxt.lines[:3])
-        else:
-            follow = _following_sections(chunk, known)
-        if follow:
             # "these two commands:" counts commands, not the lines of the code block that holds them
-            return replace(quote, text=row + "\n" + _capped(follow if code else follow[: _count(row) or MAX_ITEMS]))
+            count = len(follow) if nxt.kind == "code" else _count(row)
+        else:
+            follow, count = _following_sections(chunk, known), _count(row)
+        if follow:
+            return replace(quote, text=row + "\n" + _capped(follow[: count or MAX_ITEMS]))
     return quote
 
 

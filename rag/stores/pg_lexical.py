@@ -105,9 +105,11 @@ class PgLexical:
         # the rare terms scores below the summed weights of the common ones. Score the chunks that hold a rare
         # term first (few rows, through the GIN index); when the k-th of them already beats that sum, no chunk
         # holding only common terms can enter the top k. Otherwise score every matching chunk, as before.
-        rare = 0
-        while rare < len(terms) and (rare == 0 or sum(df[t] for t in terms[: rare + 1]) <= PRUNE_ROWS):
-            rare += 1
+        rare, rows = 0, 0
+        for t in terms:
+            if rare and rows + df[t] > PRUNE_ROWS:
+                break
+            rare, rows = rare + 1, rows + df[t]
         if rare < len(terms):
             top = self._top(terms, weights, terms[:rare], cond, params, k, n, avg)
             bound = sum(weights[t] for t in terms[rare:])
