@@ -1,6 +1,7 @@
 """PostgreSQL next to embedded Chroma, in one run: ratios against a floor measured in the same run.
 
     python -m eval.bench_pg ingest   [--corpus data]
+    python -m eval.bench_pg ingest   --size 100000 [--floor-pages 400]
     python -m eval.bench_pg query    --size 10000 [--n 100]
     python -m eval.bench_pg scaleout --size 10000 [--clients 16] [--seconds 20]
     python -m eval.bench_pg seed     --corpus ../shared/devset/corpus
@@ -17,6 +18,9 @@ very same vectors (its own ingest then finds nothing to embed) instead of paying
 
 ingest: chunks/s of the full pipeline into Postgres and into embedded Chroma vs raw sentence-transformers
 ``encode`` of the same texts (floor measured before and after), and the unchanged re-ingest into Postgres.
+With ``--size N``: the generated corpus of ``eval.bench_scale`` (N / 5 Markdown pages, real MiniLM embeddings
+for every chunk) through ``ingest()`` into Postgres only; the floor is raw ``encode`` of the chunk texts of a
+uniform sample of ``--floor-pages`` of those pages (taken from a probe ingest of the sample), before and after.
 query: the generated store of ``eval.bench`` (built there, cached) copied into Postgres; retrieval in this
 process against each store's own floor (one query embedding + one raw nearest-neighbour query: Chroma's
 ``collection.query``, pgvector's ``ORDER BY embedding <=> q LIMIT k``), then ``POST /ask`` against a
@@ -117,6 +121,56 @@ def bench_ingest(corpus: Path, url: str) -> dict[str, Any]:
             "embedded": {"seconds": round(t_emb, 2), "chunks_per_s": round(n / t_emb, 2),
                          "vs_floor": round(t_emb / t_floor, 3)},
             "postgres_unchanged_reingest_s": round(t_again, 3), "machine": machine()}
+
+
+def bench_ingest_scale(size: int, url: str, floor_pages: int = 400) -> dict[str, Any]:
+    """The generated corpus of ``size`` chunks, every chunk embedded for real, into Postgres vs the encode floor."""
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    from eval.bench_scale import SECTIONS_PER_PAGE, Vocabulary, write_pages
+    from ingest.pipeline import ingest
+    from rag.embeddings import make_embedder
+    from rag.embeddings.minilm import packaged_model_path
+    from rag.text import embed_text
+
+    with tempfile.TemporaryDirectory(prefix="whoknows-bench-pg-scale-") as tmp:
+        corpus, probe = Path(tmp) / "corpus", Path(tmp) / "probe-corpus"
+        pages = size // SECTIONS_PER_PAGE
+        write_pages(corpus, Vocabulary(Path("data"), seed=0), pages=pages, seed=0)
+        files = sorted((corpus / "wiki").glob("*.md"))
+        (probe / "wiki").mkdir(parents=True)
+        for f in files[:: max(1, len(files) // floor_pages)][:floor_pages]:
+            shutil.copy2(f, probe / "wiki" / f.name)
+        base = Settings(embedder="minilm", data_dir=Path(tmp) / "probe")
+        ingest(probe, base)  # warm (imports, model) and it tells which texts the pipeline embeds for the sample
+        texts = [embed_text(c) for c in open_store(base, make_embedder(base), create=False).iter_chunks()]
+        raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+        raw.encode(["warm-up"])
+
+        def floor() -> dict[str, float]:
+            c0, t0 = time.process_time(), time.perf_counter()
+            raw.encode(texts, batch_size=base.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+            wall = time.perf_counter() - t0
+            return {"seconds": round(wall, 2), "cpu_s": round(time.process_time() - c0, 2),
+                    "chunks_per_s": round(len(texts) / wall, 2)}
+
+        into_pg = pg_settings(base, url, f"bench-ingest-{size}-{int(time.time())}", Path(tmp) / "pg")
+        before = floor()
+        c0, t0 = time.process_time(), time.perf_counter()
+        got = ingest(corpus, into_pg)
+        t_pg, cpu_pg = time.perf_counter() - t0, time.process_time() - c0
+        after = floor()
+        stored = open_store(into_pg, make_embedder(into_pg), create=False).count()
+    rate = (before["chunks_per_s"] + after["chunks_per_s"]) / 2
+    return {"what": "ingest-scale", "pages": pages, "chunks": got.chunks, "stored": stored,
+            "floor_encode": {"sample_pages": floor_pages, "sample_chunks": len(texts), "before": before,
+                             "after": after, "chunks_per_s": round(rate, 2)},
+            "postgres": {"seconds": round(t_pg, 1), "cpu_s_this_process": round(cpu_pg, 1),
+                         "chunks_per_s": round(got.chunks / t_pg, 2),
+                         "vs_floor": round(t_pg / (got.chunks / rate), 3)},
+            "machine": machine()}
 
 
 def copy_store(src: Settings, dst: Settings) -> dict[str, Any]:
@@ -360,7 +414,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Parse ``argv``, run one benchmark, print its JSON and return it."""
     ap = argparse.ArgumentParser(prog="python -m eval.bench_pg", description=(__doc__ or "").split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
-    sub.add_parser("ingest").add_argument("--corpus", type=Path, default=Path("data"))
+    i = sub.add_parser("ingest")
+    i.add_argument("--corpus", type=Path, default=Path("data"))
+    i.add_argument("--size", type=int, default=None, help="the generated corpus of this many chunks instead")
+    i.add_argument("--floor-pages", type=int, default=400)
     q = sub.add_parser("query")
     q.add_argument("--size", type=int, default=10000)
     q.add_argument("--n", type=int, default=100)
@@ -377,7 +434,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     c.add_argument("--pg-data-dir", type=Path, required=True, help="the data dir the Postgres ingest ran with")
     args = ap.parse_args(argv)
     with database() as url:
-        if args.what == "ingest":
+        if args.what == "ingest" and args.size:
+            result = bench_ingest_scale(args.size, url, args.floor_pages)
+        elif args.what == "ingest":
             result = bench_ingest(args.corpus, url)
         elif args.what == "floor":
             result = floor_cpu(args.data_dir)
