@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout_s: float = 60.0
     llm_model_path: Path | None = None
-    max_answer_sentences: int = 4
+    max_answer_sentences: int = 5
     max_thread_replies: int = Field(
         default=8, description="When a thread leads the answer, at most this many of its replies to the asker.")
     bots: tuple[str, ...] = Field(

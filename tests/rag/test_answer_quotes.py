@@ -212,3 +212,22 @@ def test_the_loco_candidate_model_abstains_when_the_rare_term_is_only_in_an_unqu
         c = check_quotes(question, [_quote(chunk, quote)], lambda t: idf(t) or 0.5)
         s = Signals(**retrieval, type_match=c.type_match, focus=c.focus)
         assert (model.confidence(s) >= model.threshold) is answers, (quote, model.confidence(s))
+
+
+LEAD = ("## Why month-end ran late\n\nThe month-end run for Ledgerline started at 01:00 UTC. "
+        "The month-end run was killed at 05:00 UTC by its four-hour timeout. "
+        "The month-end run had rendered 263 of 371 Ledgerline customers by then. "
+        "The month-end run was restarted by hand at 09:00 UTC and finished at 11:40 UTC.")
+OTHER = "## Invoices\n\nLedgerline invoices are rendered by the month-end run as PDF files."
+
+
+def test_the_best_passage_may_give_more_than_two_quotes() -> None:
+    # Four sentences of the best passage answer "why"; the weaker page is about the same run. The lead
+    # passage's cap is LEAD_CHUNK_QUOTES, any other passage's two.
+    lead, other = _chunk(LEAD, doc="retro", title="Month-end timeout"), _chunk(OTHER, doc="wiki", title="Invoices")
+    gen = ExtractiveGenerator(lambda _t: 1.0)
+    chosen = gen.select("Why did the Ledgerline month-end run finish late?",
+                        [Hit(chunk=lead, score=1.0), Hit(chunk=other, score=0.9)], max_sentences=5)
+    from_lead = [q for q in chosen if q.hit.chunk.doc_id == "retro"]
+    assert len(from_lead) == 4
+    assert [q.position for q in from_lead] == sorted(q.position for q in from_lead)
