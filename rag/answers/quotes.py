@@ -2,7 +2,8 @@
 
 - The quote that holds the expected answer type leads (:func:`type_bonus` raises its score).
 - A list item, when the question asks for steps or "what are the ...", becomes its whole list, in order,
-  up to :data:`MAX_ITEMS` items and :data:`MAX_WORDS` words ("..." marks a cut).
+  up to :data:`MAX_ITEMS` items and :data:`MAX_WORDS` words ("..." marks a cut); a list the chunker cut
+  is joined again with its items in the chunk before.
 - A table row comes with its table's header row, so "| 5 | notify-svc reloads ... |" says what its cells are.
 - A sentence that only announces ("We use three severities.", "... as follows:") pulls in the block that
   follows it (the list, table, code block or next sentences), under the same caps.
@@ -138,6 +139,31 @@ def _header(block: Block, *, first: bool, chunk: Chunk, known: Sequence[Chunk]) 
     return None
 
 
+_CUT_MARKER = re.compile(r"\s(\d+[.)])$")
+
+
+def _list_before(chunk: Chunk, bs: list[Block], at: int, known: Sequence[Chunk]) -> list[str]:
+    """The items before a list the chunker cut: when the list at ``at`` starts its chunk (after at most the
+    rest of the item the cut went through), the list that ends the chunk before it, that item made whole
+    again ("3. ... 4." + "Do a dry-run." -> "4. Do a dry-run."). Nothing when the list is not cut."""
+    if at > 1 or (at == 1 and (bs[0].kind != "para" or len(bs[0].lines) > 1)):
+        return []
+    first = next((ln.strip() for ln in chunk.text.splitlines() if ln.strip()), "")
+    before = [c for c in known if c.doc_id == chunk.doc_id and c.index == chunk.index - 1
+              and c.section == chunk.section]
+    prev = blocks(before[0].text) if before and not is_heading(first) else []
+    if not prev or prev[-1].kind != "list":
+        return []
+    lines = list(prev[-1].lines)
+    if at == 1:  # only when the cut went through the item's marker: else the paragraph introduces the list
+        if not (m := _CUT_MARKER.search(lines[-1])):
+            return []
+        lines[-1] = lines[-1][: m.start()]
+        lines.append(f"{m.group(1)} {bs[0].lines[0]}")
+    own = {_norm(ln) for ln in bs[at].lines}  # the chunks' overlap repeats items
+    return [ln for ln in lines if _norm(ln) not in own]
+
+
 def _find(bs: list[Block], unit: str) -> int | None:
     key = _norm(_ITEM.sub("", unit))[:80]
     for i, b in enumerate(bs):
@@ -179,8 +205,10 @@ def shape(question: str, quote: Quote, known: Sequence[Chunk] = ()) -> Quote:
         cut = all(b.kind != "table" and len(b.lines) == 1 and "|" in b.lines[0] for b in bs[:at])
         head = _header(block, first=cut, chunk=chunk, known=known)
         return replace(quote, text=f"{head}\n{row}") if head and _norm(head) != _norm(row) else quote
-    if block.kind == "list" and kind in _WHOLE_LIST and len(block.lines) > 1 and _is_steps_list(block, kind):
-        return replace(quote, text=_capped(block.lines))
+    if block.kind == "list" and kind in _WHOLE_LIST and _is_steps_list(block, kind):
+        lines = [*_list_before(chunk, bs, at, known), *block.lines]
+        if len(lines) > 1:
+            return replace(quote, text=_capped(lines))
     if block.kind == "para" and _announces(quote.text):
         if at + 1 < len(bs):
             nxt = bs[at + 1]

@@ -231,3 +231,27 @@ def test_the_best_passage_may_give_more_than_two_quotes() -> None:
     from_lead = [q for q in chosen if q.hit.chunk.doc_id == "retro"]
     assert len(from_lead) == 4
     assert [q.position for q in from_lead] == sorted(q.position for q in from_lead)
+
+
+def test_a_list_cut_by_the_chunker_is_joined_with_its_items_in_the_chunk_before() -> None:
+    # The splitter cut "4. Do a dry-run of an incident." after its marker (devset: the on-call runbook).
+    head = _chunk("## Where do I start?\n\n1. Do two rotations on in-hours second line.\n"
+                  "2. Get production access to supported services.\n3. Get access to our on-call tools.\n4.",
+                  index=3, section="Where do I start?")
+    tail = _chunk("Do a dry-run of an incident.\n5. Get on the on-call rota.\n6. Log your hours.",
+                  index=4, section="Where do I start?")
+    shaped = shape("I want to join the on-call rota. What are the steps?", _quote(tail, "Get on the on-call rota."),
+                   known=[head, tail])
+    assert shaped.text.splitlines() == [
+        "1. Do two rotations on in-hours second line.", "2. Get production access to supported services.",
+        "3. Get access to our on-call tools.", "4. Do a dry-run of an incident.", "5. Get on the on-call rota.",
+        "6. Log your hours."]
+
+
+def test_a_list_of_the_next_section_is_not_joined_with_the_list_before() -> None:
+    before = _chunk("## Not expected\n\n* Take heroic actions.\n* Know every service.", index=2,
+                    section="Not expected")
+    own = _chunk("## Where do I start?\n\n1. Do two rotations.\n2. Get on the rota.", index=3,
+                 section="Where do I start?")
+    shaped = shape("What are the steps to start?", _quote(own, "Get on the rota."), known=[before, own])
+    assert shaped.text.splitlines() == ["1. Do two rotations.", "2. Get on the rota."]
