@@ -66,8 +66,8 @@ def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], fl
 def is_item(q: Quote) -> bool:
     """Was the quote a list item or table row in its passage (a list or steps answer by structure)?"""
     text = q.text.lstrip()
-    if text.startswith("|"):
-        return True
+    if text.startswith("|") or _ITEM.match(text):
+        return True  # a table row, or a list item (a list quoted whole starts with its first item's marker)
     head = text[:40]
     return any((m := _ITEM.match(line)) is not None and m.group(1).startswith(head)
                for line in q.hit.chunk.text.splitlines())

@@ -255,3 +255,14 @@ def test_a_list_of_the_next_section_is_not_joined_with_the_list_before() -> None
                  section="Where do I start?")
     shaped = shape("What are the steps to start?", _quote(own, "Get on the rota."), known=[before, own])
     assert shaped.text.splitlines() == ["1. Do two rotations.", "2. Get on the rota."]
+
+
+def test_a_list_quoted_whole_is_a_steps_answer_by_its_structure() -> None:
+    # "Do two rotations ..." starts with no verb the steps rule knows; the shaped quote is the whole list.
+    chunk = _chunk("## Joining the on-call rota\n\n1. Do two rotations on second line.\n"
+                   "2. Do a dry-run of an incident.", section="Joining the on-call rota", title="Going on call")
+    shaped = shape("What are the steps to join the on-call rota?", _quote(chunk, "Do a dry-run of an incident."))
+    assert shaped.text.startswith("1. Do two rotations")
+    idf = {"rota": 5.0, "join": 2.0}.get
+    assert check_quotes("What are the steps to join the on-call rota?", [shaped],
+                        lambda t: idf(t) or 0.5).type_match == 1.0
