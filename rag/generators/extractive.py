@@ -3,11 +3,13 @@ retrieved chunks, orders them for reading, and marks each with its citation."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from rag.answers.parts import part_covered, question_parts
 from rag.answers.quotes import shape_all, type_bonus
-from rag.evidence import candidate_quotes, query_terms
+from rag.evidence import candidate_quotes, query_terms, split_units
 from rag.generators.base import Draft, Quote
 from rag.text import stem, words
 from rag.threads.answer import opener
@@ -44,7 +46,7 @@ class ExtractiveGenerator:
         if self.doc_chunks is not None:
             known += [c for d in dict.fromkeys(q.hit.chunk.doc_id for q in chosen if q.message is None)
                       for c in self.doc_chunks(d)]
-        chosen = self._with_lead_thread(shape_all(question, chosen, known), quotes)
+        chosen = _with_follow_ons(self._with_lead_thread(shape_all(question, chosen, known), quotes))
         # Reading order: documents by their best rank; within a document, as written (chunk, then position).
         doc_rank: dict[str, int] = {}
         for i, h in enumerate(hits):
@@ -127,6 +129,24 @@ class ExtractiveGenerator:
                 text = f"{q.message.author}: {text}"
             parts.append(f"{text} [{n}]")
         return Draft(text=" ".join(parts), quotes=quotes)
+
+
+_FOLLOW_ON = re.compile(r"^(?:It|This|That|These|Those|They|Its|Their|Which|So|Otherwise|Instead)\b")
+
+
+def _with_follow_ons(chosen: list[Quote]) -> list[Quote]:
+    """Each quote with the sentence after it when that sentence goes on about it ("It is now used by ...",
+    "This means ..."): read alone, the quote says half of what its author wrote."""
+    texts = {q.text for q in chosen}
+    out = []
+    for q in chosen:
+        units = split_units(q.message.text if q.message is not None else q.hit.chunk.text)
+        at = units.index(q.text) if q.text in units else -1
+        if (0 <= at < len(units) - 1 and _FOLLOW_ON.match(nxt := units[at + 1]) and nxt not in texts
+                and not nxt.rstrip().endswith(":")):  # "These are the packages:" announces what is not quoted
+            q = replace(q, text=f"{q.text} {nxt}")
+        out.append(q)
+    return out
 
 
 def _asked_by(q: Quote) -> str:

@@ -266,3 +266,18 @@ def test_a_list_quoted_whole_is_a_steps_answer_by_its_structure() -> None:
     idf = {"rota": 5.0, "join": 2.0}.get
     assert check_quotes("What are the steps to join the on-call rota?", [shaped],
                         lambda t: idf(t) or 0.5).type_match == 1.0
+
+
+def test_a_quote_keeps_the_sentence_that_goes_on_about_it() -> None:
+    # devset: "there is now a new toolchain for R for Windows, Rtools44." alone drops what its author said next.
+    text = ("There is now a new toolchain for R for Windows, Rtools44. It is now used by R-devel and is intended "
+            "for R 4.4.0. Packages are built on the CRAN machines every night. These are the packages that fail:")
+    chunk = _chunk(text, doc="news", title="New toolchain")
+    gen = ExtractiveGenerator(lambda _t: 1.0)
+    chosen = gen.select("Which toolchain is there for R on Windows?", [Hit(chunk=chunk, score=1.0)], max_sentences=1)
+    assert [q.text for q in chosen] == ["There is now a new toolchain for R for Windows, Rtools44. It is now used "
+                                        "by R-devel and is intended for R 4.4.0."]
+    # a following sentence that starts anew, or that announces what is not quoted, is not taken
+    night = gen.select("When are packages built on the CRAN machines?", [Hit(chunk=chunk, score=1.0)],
+                       max_sentences=1)
+    assert [q.text for q in night] == ["Packages are built on the CRAN machines every night."]
