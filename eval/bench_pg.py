@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import threading
 import time
@@ -158,8 +159,18 @@ def bench_ingest_scale(size: int, url: str, floor_pages: int = 400) -> dict[str,
 
         into_pg = pg_settings(base, url, f"bench-ingest-{size}-{int(time.time())}", Path(tmp) / "pg")
         before = floor()
+        print(json.dumps({"floor_before": before, "sample_chunks": len(texts)}), file=sys.stderr, flush=True)
         c0, t0 = time.process_time(), time.perf_counter()
-        got = ingest(corpus, into_pg)
+        last = [t0]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            # A line a minute, so a run stopped early still tells its rate (embed counts documents).
+            now = time.perf_counter()
+            if now - last[0] >= 60 or done == total:
+                last[0] = now
+                print(f"{now - t0:8.1f} s {stage} {done}/{total}", file=sys.stderr, flush=True)
+
+        got = ingest(corpus, into_pg, progress=progress)
         t_pg, cpu_pg = time.perf_counter() - t0, time.process_time() - c0
         after = floor()
         stored = open_store(into_pg, make_embedder(into_pg), create=False).count()
