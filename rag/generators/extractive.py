@@ -65,7 +65,7 @@ class ExtractiveGenerator:
 
         The best passage usually is the answer, and an explanation or a procedure spans more than two of
         its sentences; a cap of two there made the answer take its third quote from a weaker passage
-        (README, "Quote selection": evidence hit and citation precision rose on data/ and the devset)."""
+        (README, "Latest figures": evidence hit and citation precision rose on data/ and the devset)."""
         terms = set(query_terms(question))
         chosen: list[Quote] = []
         per_chunk: dict[str, int] = {}
