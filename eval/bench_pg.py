@@ -80,27 +80,39 @@ def pg_settings(base: Settings, url: str, collection: str, data_dir: Path) -> Se
                                    "data_dir": data_dir})
 
 
-def bench_ingest(corpus: Path, url: str) -> dict[str, Any]:
-    """Pipeline into Postgres and into embedded Chroma vs the encode floor, warm process; unchanged re-ingest."""
+def raw_encoder() -> Any:
+    """The packaged MiniLM as plain sentence-transformers, warmed up: the floor every ingest is measured against."""
     from sentence_transformers import SentenceTransformer
 
+    from rag.embeddings.minilm import packaged_model_path
+
+    raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
+    raw.encode(["warm-up"])
+    return raw
+
+
+def timed_encode(raw: Any, texts: list[str], batch_size: int) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads) of one raw ``encode`` of ``texts``."""
+    c0, t0 = time.process_time(), time.perf_counter()
+    raw.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def bench_ingest(corpus: Path, url: str) -> dict[str, Any]:
+    """Pipeline into Postgres and into embedded Chroma vs the encode floor, warm process; unchanged re-ingest."""
     from ingest.pipeline import ingest
     from rag.embeddings import make_embedder
-    from rag.embeddings.minilm import packaged_model_path
     from rag.text import embed_text
 
     with tempfile.TemporaryDirectory(prefix="whoknows-bench-pg-") as tmp:
         base = Settings(embedder="minilm", data_dir=Path(tmp) / "probe")
         embedder = make_embedder(base)
-        raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
-        raw.encode(["warm-up"])
+        raw = raw_encoder()
         ingest(corpus, base)  # cold: imports, file cache; it also tells which texts the pipeline embeds
         texts = [embed_text(c) for c in open_store(base, embedder, create=False).iter_chunks()]
 
         def floor() -> float:
-            t0 = time.perf_counter()
-            raw.encode(texts, batch_size=base.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
-            return time.perf_counter() - t0
+            return timed_encode(raw, texts, base.embed_batch_size)[0]
 
         def run(settings: Settings) -> tuple[float, int]:
             t0 = time.perf_counter()
@@ -128,12 +140,9 @@ def bench_ingest_scale(size: int, url: str, floor_pages: int = 400) -> dict[str,
     """The generated corpus of ``size`` chunks, every chunk embedded for real, into Postgres vs the encode floor."""
     import shutil
 
-    from sentence_transformers import SentenceTransformer
-
     from eval.bench_scale import SECTIONS_PER_PAGE, Vocabulary, write_pages
     from ingest.pipeline import ingest
     from rag.embeddings import make_embedder
-    from rag.embeddings.minilm import packaged_model_path
     from rag.text import embed_text
 
     with tempfile.TemporaryDirectory(prefix="whoknows-bench-pg-scale-") as tmp:
@@ -147,15 +156,11 @@ def bench_ingest_scale(size: int, url: str, floor_pages: int = 400) -> dict[str,
         base = Settings(embedder="minilm", data_dir=Path(tmp) / "probe")
         ingest(probe, base)  # warm (imports, model) and it tells which texts the pipeline embeds for the sample
         texts = [embed_text(c) for c in open_store(base, make_embedder(base), create=False).iter_chunks()]
-        raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
-        raw.encode(["warm-up"])
+        raw = raw_encoder()
 
         def floor() -> dict[str, float]:
-            c0, t0 = time.process_time(), time.perf_counter()
-            raw.encode(texts, batch_size=base.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
-            wall = time.perf_counter() - t0
-            return {"seconds": round(wall, 2), "cpu_s": round(time.process_time() - c0, 2),
-                    "chunks_per_s": round(len(texts) / wall, 2)}
+            wall, cpu = timed_encode(raw, texts, base.embed_batch_size)
+            return {"seconds": round(wall, 2), "cpu_s": round(cpu, 2), "chunks_per_s": round(len(texts) / wall, 2)}
 
         into_pg = pg_settings(base, url, f"bench-ingest-{size}-{int(time.time())}", Path(tmp) / "pg")
         before = floor()
@@ -240,21 +245,16 @@ def seed(corpus: Path, url: str) -> dict[str, Any]:
 def floor_cpu(data_dir: Path) -> dict[str, Any]:
     """CPU seconds (all threads) of raw sentence-transformers ``encode`` of a store's texts: a floor that a loaded
     machine distorts far less than wall time."""
-    from sentence_transformers import SentenceTransformer
-
     from rag.embeddings import make_embedder
-    from rag.embeddings.minilm import packaged_model_path
     from rag.text import embed_text
 
     settings = Settings(data_dir=data_dir)
     texts = [embed_text(c) for c in open_store(settings, make_embedder(settings), create=False).iter_chunks()]
-    raw = SentenceTransformer(str(packaged_model_path()), device="cpu", local_files_only=True)
-    raw.encode(["warm-up"])
+    raw = raw_encoder()
     runs = []
     for _ in range(2):
-        c0, w0 = time.process_time(), time.perf_counter()
-        raw.encode(texts, batch_size=settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
-        runs.append({"cpu_s": round(time.process_time() - c0, 2), "wall_s": round(time.perf_counter() - w0, 2)})
+        wall, cpu = timed_encode(raw, texts, settings.embed_batch_size)
+        runs.append({"cpu_s": round(cpu, 2), "wall_s": round(wall, 2)})
     return {"what": "floor", "texts": len(texts), "runs": runs, "machine": machine()}
 
 

@@ -138,9 +138,13 @@ def _with_follow_ons(chosen: list[Quote]) -> list[Quote]:
     """Each quote with the sentence after it when that sentence goes on about it ("It is now used by ...",
     "This means ..."): read alone, the quote says half of what its author wrote."""
     texts = {q.text for q in chosen}
+    split: dict[str, list[str]] = {}  # the lead passage gives up to four quotes: split it once
     out = []
     for q in chosen:
-        units = split_units(q.message.text if q.message is not None else q.hit.chunk.text)
+        source = q.message.text if q.message is not None else q.hit.chunk.text
+        if source not in split:
+            split[source] = split_units(source)
+        units = split[source]
         at = units.index(q.text) if q.text in units else -1
         if (0 <= at < len(units) - 1 and _FOLLOW_ON.match(nxt := units[at + 1]) and nxt not in texts
                 and not nxt.rstrip().endswith(":")):  # "These are the packages:" announces what is not quoted
