@@ -281,3 +281,24 @@ def test_a_quote_keeps_the_sentence_that_goes_on_about_it() -> None:
     night = gen.select("When are packages built on the CRAN machines?", [Hit(chunk=chunk, score=1.0)],
                        max_sentences=1)
     assert [q.text for q in night] == ["Packages are built on the CRAN machines every night."]
+
+
+def _thread(doc: str, question: str, reply: str) -> Hit:
+    q = Message(author="asker", text=question, id="1", role="question")
+    r = Message(author=f"helper-{doc}", text=f"asker: {reply}", id="2", reply_to="1", role="answer", to="asker")
+    return Hit(chunk=Chunk(chunk_id=f"{doc}-0", doc_id=doc, index=0, text="...", title="#fedora", kind="thread",
+                           source=f"threads/{doc}.json", messages=(q, r)), score=1.0)
+
+
+def test_a_second_thread_that_answers_about_as_well_is_quoted_too() -> None:
+    idf = {"flexiblas": 6.0, "i686": 6.0, "test": 2.0, "fail": 2.0, "workaround": 3.0}.get
+    gen = ExtractiveGenerator(lambda t: idf(t) or 0.5)
+    question = "Tests fail on i686 after the FlexiBLAS switch: what is the workaround?"
+    first = _thread("t1", "tests fail after the flexiblas switch, any workaround?",
+                    "switch to the serial openblas backend of flexiblas, that fixes the failing tests")
+    second = _thread("t2", "my tests fail on i686 with flexiblas, workaround?",
+                     "on i686 export FLEXIBLAS=netlib in the check section and the tests pass")
+    docs = {q.hit.chunk.doc_id for q in gen.select(question, [first, second])}
+    assert docs == {"t1", "t2"}
+    weak = _thread("t3", "which editor do you use?", "emacs, for the tests too")
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [first, weak])} == {"t1"}
