@@ -10,6 +10,7 @@ from rag.tune import (
     DEFAULT_FUSION,
     WEIGHTS,
     Tuning,
+    choose,
     engine_fusion,
     load_tuning,
     needs_tuning,
@@ -71,3 +72,14 @@ def test_engine_uses_the_stored_choice_unless_pinned(tmp_path: Path):
     assert engine_fusion(settings) == DEFAULT_FUSION and needs_tuning(settings, chunks=100)
     (tmp_path / "fusion.json").write_text("{not json")
     assert engine_fusion(settings) == DEFAULT_FUSION  # unreadable: the default, with a warning
+
+
+def test_choose_prefers_the_even_split_among_weights_the_pseudo_queries_cannot_tell_apart():
+    # Flat and noisy, as on the threadset: the edge is "best" by a hair, and within noise of the middle.
+    ws = [0.2, 0.5, 0.8]
+    flat = [[1.0, 0.5, 0.0, 1.0], [1.0, 0.5, 0.5, 0.5], [1.0, 0.5, 0.5, 1.0]]
+    assert choose(ws, flat) == 1
+    # A clear winner (better on every query) is kept.
+    clear = [[0.0] * 20, [0.5] * 20, [1.0] * 20]
+    assert choose(ws, clear) == 2
+    assert choose(ws, [[], [], []]) == 1  # no queries: the even split
