@@ -40,6 +40,7 @@ FUSION_FILE = "fusion.json"
 DEFAULT_FUSION = Fusion(method="zscore", weight=0.5)
 WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 MIN_QUERIES = 20  # fewer pseudo-queries than this say too little: keep the default
+TUNE_RULE = 2  # 2: the even split among weights within noise of the best (:func:`choose`); 1: smoothed best
 RETUNE_CHANGE = 0.2  # re-tune at ingest when the chunk count moved by more than this share since tuning
 
 
@@ -61,6 +62,7 @@ class Tuning(Frozen):
     mrr: dict[str, float] = Field(default_factory=dict, description="candidate label -> pseudo-query MRR")
     chunks: int = 0
     tuned_at: str = ""
+    rule: int = Field(default=1, description="Version of the choosing rule; an older one is stale (:func:`current`).")
 
 
 class _Slim(NamedTuple):
@@ -147,7 +149,7 @@ def tune(retriever: HybridRetriever, queries: Sequence[PseudoQuery], *, method: 
     best = choose(list(weights), rr)
     return Tuning(chosen=candidates[best], queries=len(queries), by_origin=dict(Counter(q.origin for q in queries)),
                   mrr={f.label: round(v, 4) for f, v in zip(candidates, mrr, strict=True)}, chunks=chunks,
-                  tuned_at=datetime.now(UTC).isoformat(timespec="seconds"))
+                  tuned_at=datetime.now(UTC).isoformat(timespec="seconds"), rule=TUNE_RULE)
 
 
 def choose(weights: Sequence[float], rr: Sequence[Sequence[float]]) -> int:
@@ -205,8 +207,9 @@ def engine_fusion(settings: Settings) -> Fusion:
 
 def current(tuning: Tuning) -> bool:
     """A stored choice counts only for the fusion method tuned today: one made for another method (an older
-    release tuned RRF) is stale, and is neither used nor kept - the next ingest or ``tune`` re-does it."""
-    return tuning.chosen.method == DEFAULT_FUSION.method
+    release tuned RRF) is stale, and is neither used nor kept - the next ingest or ``tune`` re-does it. So is one
+    made by an older choosing rule (:data:`TUNE_RULE`): rule 1 chose the grid's edge on flat pseudo-query MRRs."""
+    return tuning.chosen.method == DEFAULT_FUSION.method and tuning.rule == TUNE_RULE
 
 
 def needs_tuning(settings: Settings, *, chunks: int) -> bool:
@@ -228,7 +231,7 @@ def tune_retriever(settings: Settings, retriever: HybridRetriever, *, force: boo
     # index, hundreds of MB at tens of thousands of chunks, is never built for nothing.
     queries = pseudo_queries(retriever.store.iter_chunks())
     if len(queries) < MIN_QUERIES:
-        tuning = Tuning(chosen=DEFAULT_FUSION, queries=len(queries), chunks=count,
+        tuning = Tuning(chosen=DEFAULT_FUSION, queries=len(queries), chunks=count, rule=TUNE_RULE,
                         by_origin=dict(Counter(q.origin for q in queries)),
                         tuned_at=datetime.now(UTC).isoformat(timespec="seconds"))
     else:

@@ -8,6 +8,7 @@ from rag.config import Settings
 from rag.engine import QueryEngine
 from rag.tune import (
     DEFAULT_FUSION,
+    TUNE_RULE,
     WEIGHTS,
     Tuning,
     choose,
@@ -61,7 +62,7 @@ def test_tune_chooses_a_weight_by_pseudo_query_mrr(engine: QueryEngine):
 def test_engine_uses_the_stored_choice_unless_pinned(tmp_path: Path):
     settings = Settings(data_dir=tmp_path)
     assert engine_fusion(settings) == DEFAULT_FUSION and needs_tuning(settings, chunks=100)
-    save_tuning(settings, Tuning(chosen=Fusion(method="zscore", weight=0.7), queries=50, chunks=100))
+    save_tuning(settings, Tuning(chosen=Fusion(method="zscore", weight=0.7), queries=50, chunks=100, rule=TUNE_RULE))
     assert load_tuning(settings) is not None
     assert engine_fusion(settings) == Fusion(method="zscore", weight=0.7)
     assert not needs_tuning(settings, chunks=110) and needs_tuning(settings, chunks=150)
@@ -69,6 +70,9 @@ def test_engine_uses_the_stored_choice_unless_pinned(tmp_path: Path):
     assert engine_fusion(pinned) == Fusion(method="rrf", weight=0.3)
     # a choice tuned for another method (an older release tuned RRF weights) is stale: not used, re-tuned
     save_tuning(settings, Tuning(chosen=Fusion(method="rrf", weight=0.2), queries=150, chunks=100))
+    assert engine_fusion(settings) == DEFAULT_FUSION and needs_tuning(settings, chunks=100)
+    # so is one made by an older choosing rule (a fusion.json without "rule" is rule 1)
+    save_tuning(settings, Tuning(chosen=Fusion(method="zscore", weight=0.8), queries=150, chunks=100))
     assert engine_fusion(settings) == DEFAULT_FUSION and needs_tuning(settings, chunks=100)
     (tmp_path / "fusion.json").write_text("{not json")
     assert engine_fusion(settings) == DEFAULT_FUSION  # unreadable: the default, with a warning
