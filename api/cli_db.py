@@ -32,7 +32,8 @@ def migrate(data_dir: DataDir = None, as_json: JsonOut = False) -> None:
         db = Database(settings)
         try:
             applied, version = migrate_collection(db, embedder=embedder.name, dim=embedder.dim,
-                                                  text_search=settings.pg_text_search)
+                                                  text_search=settings.pg_text_search,
+                                                  vector_index=settings.pg_vector_index)
         finally:
             db.close()
     except WhoknowsError as exc:

@@ -296,10 +296,13 @@ def _floor(engine: Any, k: int) -> Callable[[str], object]:
                              include=["documents", "metadatas", "distances"])
         return chroma
 
+    # The raw query of the store's own dense search: the HNSW-ordered one, or the exact scan's SQL half.
+    dist = "embedding <=> %s::vector" if store.vector_index == "hnsw" else \
+        f"embedding::halfvec({store.dim}) <=> %s::halfvec({store.dim})"
+
     def pgvector(q: str) -> object:
         v = vector_literal(engine.embedder.embed_query(q))
-        return store.db.rows(f"SELECT chunk, embedding <=> %s::vector AS d FROM {store._t} ORDER BY d LIMIT %s",
-                             (v, k))
+        return store.db.rows(f"SELECT chunk, {dist} AS d FROM {store._t} ORDER BY d LIMIT %s", (v, k))
     return pgvector
 
 

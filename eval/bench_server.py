@@ -38,7 +38,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env.update(BENCH_ENV)
     env.update({"WHOKNOWS_EMBEDDER": settings.embedder, "WHOKNOWS_STORE": settings.store,
                 "WHOKNOWS_CHROMA_HOST": settings.chroma_host, "WHOKNOWS_CHROMA_PORT": str(settings.chroma_port),
-                "WHOKNOWS_COLLECTION": settings.collection, "WHOKNOWS_PG_TEXT_SEARCH": settings.pg_text_search})
+                "WHOKNOWS_COLLECTION": settings.collection, "WHOKNOWS_PG_TEXT_SEARCH": settings.pg_text_search,
+                "WHOKNOWS_PG_VECTOR_INDEX": settings.pg_vector_index})
     if settings.database_url:
         env["WHOKNOWS_DATABASE_URL"] = settings.database_url
     return env

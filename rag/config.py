@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default="whoknows", description="Text search of the Postgres BM25 (store='postgres'): 'whoknows' indexes "
         "whoknows' own tokens (the same BM25 as the embedded store); a Postgres configuration name (english, "
         "german, ...) uses that language's parser and stemmer. Change it with `whoknows db migrate`.")
+    pg_vector_index: Literal["hnsw", "exact"] = Field(
+        default="hnsw", description="Dense search of the Postgres store: 'hnsw' walks pgvector's HNSW index "
+        "(approximate, fast at any size); 'exact' scans every row that passes the filters (exact, no index to "
+        "build or hold; for collections up to ~100k chunks, and for pgvector builds whose index code does not run "
+        "on the server's CPU). Change it with `whoknows db migrate`.")
     chroma_host: str = Field(default="127.0.0.1", description="Chroma server host (store='chroma-http').")
     chroma_port: int = Field(default=8000, description="Chroma server port (store='chroma-http').")
     collection: str = Field(default="whoknows", description="Chroma collection (3-512 characters of [a-zA-Z0-9._-]).")

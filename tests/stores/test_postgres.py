@@ -17,6 +17,7 @@ from rag.stores import open_store
 from rag.stores.pg import Database
 from rag.stores.pg_schema import LATEST, applied_version, encode_token, migrate_collection
 from rag.stores.postgres import PostgresStore
+from rag.types import Filters
 from tests.stores.pgserver import PostgresServer
 from tests.stores.test_contract import EMB, FILTERS, corpus, make_chunk, vectors
 
@@ -110,7 +111,8 @@ def test_migrate_is_versioned_and_idempotent(pg_settings: Settings) -> None:
     store = _filled(pg_settings)
     db = Database(pg_settings)
     assert applied_version(db) == LATEST
-    applied, version = migrate_collection(db, embedder=EMB.name, dim=EMB.dim, text_search="whoknows")
+    applied, version = migrate_collection(db, embedder=EMB.name, dim=EMB.dim, text_search="whoknows",
+                                          vector_index=pg_settings.pg_vector_index)
     assert applied == [] and version == LATEST
     assert store.count() == 27  # migrating again touched no data
 
@@ -120,7 +122,8 @@ def test_changing_the_text_search_needs_db_migrate_which_rebuilds_the_index(pg_s
     english = pg_settings.model_copy(update={"pg_text_search": "english"})
     with pytest.raises(ConfigError, match="whoknows db migrate"):
         open_store(english, EMB, create=False)
-    migrate_collection(Database(english), embedder=EMB.name, dim=EMB.dim, text_search="english")
+    migrate_collection(Database(english), embedder=EMB.name, dim=EMB.dim, text_search="english",
+                       vector_index=pg_settings.pg_vector_index)
     store = open_store(english, EMB, create=False)
     assert isinstance(store, PostgresStore)
     hits = store.lexical().search("rotating vaults", k=5)  # the English stemmer meets 'rotate' / 'vault'
@@ -195,3 +198,56 @@ def test_drafts_are_found_in_sql_as_in_the_in_memory_index(pg_settings: Settings
     store = _filled(pg_settings, chunks)
     memory = BM25Index(store, version=lambda: store.count())
     assert draft_docs(store.lexical()) == draft_docs(memory) == frozenset({"d40"})
+
+
+def _index_names(store: PostgresStore) -> set[str]:
+    return {r[0] for r in store.db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (store.db.schema,))}
+
+
+def test_the_exact_scan_gives_the_exact_top_k_even_among_near_ties(pg_settings: Settings) -> None:
+    # 400 vectors within ~0.01 of one direction: their half-precision distances tie or swap, the re-scored
+    # result must still be the float32 brute force (ids, order and scores), with and without a filter.
+    exact = pg_settings.model_copy(update={"pg_vector_index": "exact"})
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=EMB.dim)
+    vecs = (base + 0.01 * rng.normal(size=(400, EMB.dim))).astype(np.float32)
+    chunks = [make_chunk(i, 0, f"near tie {i}", access=("hr",) if i % 3 == 0 else ("public",)) for i in range(400)]
+    store = open_store(exact, EMB)
+    assert isinstance(store, PostgresStore)
+    store.upsert(chunks, vecs)
+    assert "chunks_embedding" not in _index_names(store)
+    q = (base + 0.01 * rng.normal(size=EMB.dim)).astype(np.float32)
+    v64, q64 = vecs.astype(np.float64), q.astype(np.float64)
+    sims = (v64 @ q64) / (np.linalg.norm(v64, axis=1) * np.linalg.norm(q64))
+    for filters, keep in ((None, range(400)), (Filters(groups=()), [i for i in range(400) if i % 3])):
+        want = sorted(keep, key=lambda i: -sims[i])[:10]
+        got = store.search(q, k=10, filters=filters)
+        assert [c.chunk_id for c, _ in got] == [chunks[i].chunk_id for i in want]
+        assert [s for _, s in got] == pytest.approx([sims[i] for i in want], abs=1e-9)
+
+
+def test_changing_the_vector_index_needs_db_migrate_which_builds_or_drops_it(pg_settings: Settings) -> None:
+    exact = pg_settings.model_copy(update={"pg_vector_index": "exact"})
+    hnsw = pg_settings.model_copy(update={"pg_vector_index": "hnsw"})
+    store = open_store(exact, EMB)  # created empty: building the index below reads no vector
+    assert isinstance(store, PostgresStore)
+    assert "chunks_embedding" not in _index_names(store)
+    with pytest.raises(ConfigError, match="WHOKNOWS_PG_VECTOR_INDEX.*whoknows db migrate"):
+        open_store(hnsw, EMB, create=False)
+    migrate_collection(Database(hnsw), embedder=EMB.name, dim=EMB.dim, text_search="whoknows", vector_index="hnsw")
+    assert "chunks_embedding" in _index_names(store)
+    with pytest.raises(ConfigError, match="WHOKNOWS_PG_VECTOR_INDEX"):
+        open_store(exact, EMB, create=False)
+    migrate_collection(Database(exact), embedder=EMB.name, dim=EMB.dim, text_search="whoknows", vector_index="exact")
+    assert "chunks_embedding" not in _index_names(store)
+    reopened = open_store(exact, EMB, create=False)
+    chunks = corpus()
+    reopened.upsert(chunks, vectors(chunks))
+    assert reopened.search(vectors(chunks[:1])[0], k=1)[0][0].chunk_id == chunks[0].chunk_id
+
+
+def test_a_backend_that_died_mid_statement_names_the_cpu_fix(pg_settings: Settings) -> None:
+    db = Database(pg_settings)
+    with pytest.raises(BackendUnavailable, match="WHOKNOWS_PG_VECTOR_INDEX=exact"), db.guard("write chunks"):
+        raise psycopg.OperationalError("server closed the connection unexpectedly\n\tThis probably means the "
+                                       "server terminated abnormally\n\tbefore or while processing the request.")
