@@ -55,6 +55,11 @@ def asks(text: str) -> bool:
     return "?" in text or bool(_QUESTION_START.match(text))
 
 
+def thanks(text: str) -> bool:
+    """A message that thanks or confirms ("thanks", "that worked", "fixed it")."""
+    return bool(_ACK.search(text))
+
+
 def is_bot(author: str, bots: Iterable[str] = DEFAULT_BOTS) -> bool:
     """True when ``author`` is one of ``bots`` (case-insensitive)."""
     name = author.strip().casefold()

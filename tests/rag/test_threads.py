@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rag.evidence import split_units
 from rag.threads import annotate
-from rag.threads.answer import answer_units, credit
+from rag.threads.answer import CHAT_LINE, answer_units, credit
+from rag.threads.structure import POST_WORDS
 from rag.types import Message
 
 
@@ -100,3 +101,28 @@ def test_a_long_opener_is_a_post_but_its_questions_are_not_quoted() -> None:
     assert out[0].role == "post"
     texts = [u.text for u in answer_units(out, split_units) if u.message.author == "inaki"]
     assert texts and not any(t.endswith("?") for t in texts)
+
+
+def test_a_few_chat_lines_that_ask_are_the_question_not_a_quote_even_over_the_question_cutoff() -> None:
+    opener = ("hey all, i have a security question on vnc: i use a vnc viewer to reach my ubuntu desktop from my "
+              "laptop in the same house, and i forwarded port 5900 on my router so i could connect from work too. "
+              "tonight i saw two other users connected and cut them off. i set an 8 character password, so how "
+              "is this possible?")
+    assert len(opener.split()) > POST_WORDS and len(opener) <= CHAT_LINE
+    out = annotate(_msgs(("sam", opener), ("ikonia", "sam: vnc passwords are weak, tunnel it over ssh instead")))
+    assert [m.role for m in out] == ["post", "answer"]
+    units = answer_units(out, split_units)
+    assert [u.message.author for u in units] == ["ikonia"]  # the asker's own words are never the answer
+
+
+def test_a_mail_that_lays_out_a_proposal_and_asks_for_an_ok_is_still_quoted() -> None:
+    proposal = ("Elena, proposal for credits after Friday's outage: 10% of the March subscription fee for every "
+                "fleet customer with active routes between 16:45 and 20:00 UTC on 14 March. Ben's list has 19 "
+                "customers. Total EUR 8,430, issued as GOODWILL credit notes on the March invoices. Starter "
+                "customers get no credit, they weren't routing on Friday evening in any meaningful numbers, and we "
+                "will handle them if they ask. Above EUR 5,000 this needs the CEO's OK as well as mine, I have it "
+                "as of this morning. Ok from your side? Grace")
+    assert len(proposal) > CHAT_LINE
+    out = annotate(_msgs(("grace", proposal), ("elena", "Yes, agreed.")))
+    texts = [u.text for u in answer_units(out, split_units) if u.message.author == "grace"]
+    assert any("EUR 8,430" in t for t in texts) and not any(t.endswith("?") for t in texts)
