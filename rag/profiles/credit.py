@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from rag.people import PeopleDirectory
 from rag.profiles.types import EvidenceRole
-from rag.threads.answer import asker, credit, is_structured, opener, replied_to, thread_messages, where
+from rag.threads.answer import asker, credit, is_annotated, opener, replied_to, thread_messages, where
 from rag.types import Chunk, Message
 
 LOOSE_CHAT_WEIGHT = 0.5
@@ -79,7 +79,9 @@ def _credits(chunks: list[Chunk], people: PeopleDirectory) -> list[Credit]:
     threads: dict[str, list[Chunk]] = defaultdict(list)
     out: list[Credit] = []
     for c in chunks:
-        if c.messages and is_structured(c.messages):
+        # Every chunk of a thread joins it, also a later one with no opener (by its roles): read alone it
+        # looked like loose chat and credited everyone in it, the asker too.
+        if c.messages and is_annotated(c.messages):
             threads[c.doc_id].append(c)
         elif c.messages:
             out += _loose(c, people)

@@ -47,6 +47,12 @@ def is_structured(messages: Sequence[Message]) -> bool:
     return any(m.role in ("question", "post") for m in messages)
 
 
+def is_annotated(messages: Sequence[Message]) -> bool:
+    """True when the messages carry the roles ingest gives a thread's messages, even without its opener (a
+    later chunk of a long thread holds answers, acks and others); a loose day of chat has none but ``bot``."""
+    return any(m.role not in (None, "bot") for m in messages)
+
+
 def is_request(piece: Message, messages: Sequence[Message]) -> bool:
     """A chat-sized opening post that asks (a ``?``, at most :data:`CHAT_LINE` characters), in a thread others
     answered and none of them thanked its author for it ("thanks for moving them" answers a post that
