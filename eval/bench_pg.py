@@ -297,12 +297,15 @@ def _floor(engine: Any, k: int) -> Callable[[str], object]:
         return chroma
 
     # The raw query of the store's own dense search: the HNSW-ordered one, or the exact scan's SQL half.
-    dist = "embedding <=> %s::vector" if store.vector_index == "hnsw" else \
-        f"embedding::halfvec({store.dim}) <=> %s::halfvec({store.dim})"
+    if store.vector_index == "hnsw":
+        sql = f"SELECT chunk, embedding <=> %s::vector AS d FROM {store._t} ORDER BY d LIMIT %s"
+    else:
+        sql = (f"SELECT x.chunk, top.d FROM (SELECT chunk_id, embedding_half <=> %s::halfvec({store.dim}) AS d "
+               f"FROM {store._t} ORDER BY d LIMIT %s) top JOIN {store._t} x USING (chunk_id) ORDER BY top.d")
 
     def pgvector(q: str) -> object:
         v = vector_literal(engine.embedder.embed_query(q))
-        return store.db.rows(f"SELECT chunk, {dist} AS d FROM {store._t} ORDER BY d LIMIT %s", (v, k))
+        return store.db.rows(sql, (v, k))
     return pgvector
 
 

