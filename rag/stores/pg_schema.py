@@ -254,6 +254,13 @@ def ensure(db: Database, *, embedder: str, dim: int, text_search: str, create: b
         meta = dict(db.rows(f"SELECT key, value FROM {quote_ident(db.schema)}.meta"))
         migrate(db, embedder=meta["embedder"], dim=int(meta["dim"]), text_search=meta["text_search"],
                 vector_index=recorded_index(meta))
+    meta = dict(db.rows(f"SELECT key, value FROM {quote_ident(db.schema)}.meta"))
+    if recorded_index(meta) == "exact" and not db.one(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'chunks' AND "
+            "column_name = 'embedding_half'", (db.schema,)):
+        # An exact collection from before the half-precision column: add it (once, under the migration lock).
+        migrate(db, embedder=meta["embedder"], dim=int(meta["dim"]), text_search=meta["text_search"],
+                vector_index="exact")
     check(db, embedder=embedder, dim=dim, text_search=text_search, vector_index=vector_index)
 
 

@@ -256,3 +256,16 @@ def test_a_backend_that_died_mid_statement_names_the_cpu_fix(pg_settings: Settin
     with pytest.raises(BackendUnavailable, match="WHOKNOWS_PG_VECTOR_INDEX=exact"), db.guard("write chunks"):
         raise psycopg.OperationalError("server closed the connection unexpectedly\n\tThis probably means the "
                                        "server terminated abnormally\n\tbefore or while processing the request.")
+
+
+def test_an_exact_collection_without_the_half_precision_column_gets_it_when_opened(pg_settings: Settings) -> None:
+    exact = pg_settings.model_copy(update={"pg_vector_index": "exact"})
+    store = open_store(exact, EMB)
+    assert isinstance(store, PostgresStore)
+    chunks = corpus()
+    store.upsert(chunks, vectors(chunks))
+    with store.db.transaction("drop the column") as conn:
+        conn.execute("ALTER TABLE chunks DROP COLUMN embedding_half")  # as collections were built before it
+    reopened = open_store(exact, EMB, create=False)
+    assert isinstance(reopened, PostgresStore) and "embedding_half" in _index_names(reopened)
+    assert reopened.search(vectors(chunks[:1])[0], k=1)[0][0].chunk_id == chunks[0].chunk_id
