@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     pg_vector_index: Literal["hnsw", "exact"] = Field(
         default="hnsw", description="Dense search of the Postgres store: 'hnsw' walks pgvector's HNSW index "
         "(approximate, fast at any size); 'exact' scans every row that passes the filters (exact, no index to "
-        "build or hold; its cost grows with the collection - ~90 ms a query at 10k chunks on 2 cores, BENCHMARKS.md "
+        "build or hold; its cost grows with the collection - ~45 ms a scan at 10k chunks on 2 cores, BENCHMARKS.md "
         "- so for small collections, and for pgvector builds whose index code does not run on the server's CPU). "
         "Change it with `whoknows db migrate`.")
     chroma_host: str = Field(default="127.0.0.1", description="Chroma server host (store='chroma-http').")
