@@ -140,7 +140,7 @@ def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: t
     if m.author == asker:
         if first:
             return "question" if len(words(m.text)) <= POST_WORDS and asks(m.text) else "post"
-        if to is not None and to != asker and _ACK.search(m.text) and "?" not in m.text:
+        if to is not None and to != asker and thanks(m.text) and "?" not in m.text:
             return "ack"
         return "question" if "?" in m.text else "other"
     return "answer" if to is not None and to == asker else "other"
