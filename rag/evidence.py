@@ -22,9 +22,17 @@ _FURNITURE = re.compile(r"(?:(?:On|Am|Le|El)\b.{5,240}\b(?:wrote|schrieb|a écri
                         r"|\[\[alternative HTML version deleted\]\])\s*", re.IGNORECASE | re.DOTALL)
 
 
+# The same attribution as it stands in a message: it starts a line and may wrap over up to two more (a long
+# name and address). Cut before sentences are split: a "?" for a lost accent ("Jos? Ab?lio Matos wrote:")
+# split it into two units, and each half was quotable.
+_ATTRIBUTION = re.compile(r"^[ \t>]*(?:On|Am|Le|El)\s[^\n]{3,240}?(?:\n[^\n]{0,160}?){0,2}"
+                          r"\b(?:wrote|schrieb|a écrit|escribió)\s*:[ \t]*$", re.MULTILINE)
+
+
 def split_units(text: str) -> list[str]:
     """Sentences and list items of a passage; headings and empty lines dropped, code kept whole."""
     units: list[str] = []
+    text = _ATTRIBUTION.sub("", text)
     text = _FENCE.sub(lambda m: m.group(0).replace("\n", "\u2028"), text)
     for para in re.split(r"\n\s*\n", text):
         # Segments: each list item (with its wrapped continuation lines) or run of plain lines.

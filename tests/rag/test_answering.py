@@ -95,6 +95,15 @@ def test_mail_attribution_lines_and_list_furniture_are_not_quotable() -> None:
     assert split_units(text) == ["These should all be finished now."]
 
 
+def test_an_attribution_line_split_by_a_lost_accent_is_not_quoted_in_halves() -> None:
+    # Archived mail turns accents into "?", and the sentence splitter cut the attribution at "Jos?".
+    text = ("On Fri, 3 Jul 2020 at 19:03, Jos? Ab?lio Matos <jamatos at fc.up.pt> wrote:\n\nWhat if we create "
+            "a group on Pagure?\n\nOn Thu, 28 Jul 2022 at 20:31, Ali Erdinc Koroglu\n<ali at intel.com> wrote:\n"
+            "This is solved now in rawhide. On Monday we wrote: nothing, as you said.")
+    assert split_units(text) == ["What if we create a group on Pagure?", "This is solved now in rawhide.",
+                                 "On Monday we wrote: nothing, as you said."]
+
+
 def test_a_unit_that_is_only_links_is_not_quotable() -> None:
     text = ("- [Incident severity levels](incident-severity-levels.md)\n- [Runbook](r.md), [Retro](t.md).\n"
             "- See [Incident severity levels](x.md) for the roles.")
