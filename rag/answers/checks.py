@@ -58,7 +58,8 @@ def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], fl
         return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
     focus = focus_terms(question, idf)
     best = max(type_match(kind, q.text, focus=focus[:1], context=quote_context(q, title=title),
-                          is_item=is_item(q)) for q in quotes)
+                          is_item=is_item(q), reply=q.message is not None and q.message.role == "answer")
+               for q in quotes)
     cov = focus_coverage(focus, [f"{quote_context(q, title=title)} {q.text}" for q in quotes])
     return QuoteChecks(expected=kind, type_match=best, focus=cov)
 

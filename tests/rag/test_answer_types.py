@@ -31,6 +31,12 @@ T = AnswerType
     ("How do I find which version of the app a driver has?", T.STEPS),  # earliest form wins
     ("Someone's AWS access keys have leaked. What do I do?", T.STEPS),
     ("What should we do when the disk is full?", T.STEPS),
+    # chat asks for a way in yes-no form: the answer is the way
+    ("Does anyone know how I can check which program is using a port?", T.STEPS),
+    ("Is there a way to restore the MBR from a live USB?", T.STEPS),
+    ("can you explain how you added a ppa?", T.STEPS),
+    ("Is there a staging environment for Ledgerline?", T.POLARITY),
+    ("Does anyone want my irssi script?", T.POLARITY),
     ("Who knows about our Stripe webhooks?", None),  # people to ask: the expert ranking answers
     ("Who's the right person for questions about Rtools44?", None),
     ("Why did the deploy fail on Friday?", None),
@@ -57,6 +63,10 @@ CASES = [
     (T.STEPS, "jk_: sudo apt-get install build-essential", "jk_: the compiler is in that package"),
     (T.STEPS, "bob, try booting with nomodeset", "bob, that card is well known"),
     (T.STEPS, "you need to enable the universe repository", "the universe repository is big"),
+    # a bare nick then a command with an option or a pipe; "you can <verb>"; "try ..."
+    (T.STEPS, "bonhoffer netstat -ln | grep 3000", "bonhoffer that port is in use"),
+    (T.STEPS, "Necrosan_, you can install a program called bum", "Necrosan_, bum is a program"),
+    (T.STEPS, "try the alternate CD", "the alternate CD is on the mirror"),
 ]
 
 
@@ -84,6 +94,15 @@ def test_type_must_be_near_the_focus() -> None:
     assert type_match(T.DURATION, "Invoices are kept for 7 years.", focus=focus, context="GPS retention") == 0.6
     assert type_match(T.DURATION, "GPS pings go to Snowflake.", focus=focus) == 0.0
     assert type_match(None, "anything at all", focus=focus) == 1.0
+
+
+def test_a_thread_reply_is_near_the_focus_of_the_question_it_answers() -> None:
+    # "jk_: 2GB is all you need" answers "how much swap for 4GB of RAM?" without repeating "swap".
+    focus, asked = ["swap"], "how much swap should I allocate with 4gbs of RAM?"
+    assert type_match(T.NUMBER, "jk_: 2GB is all you need really", focus=focus, context=asked, reply=True) == 1.0
+    assert type_match(T.NUMBER, "jk_: 2GB is all you need really", focus=focus, context=asked) == 0.6
+    assert type_match(T.NUMBER, "jk_: that is plenty", focus=focus, context=asked, reply=True) == 0.0
+    assert type_match(T.NUMBER, "jk_: 2GB is all you need", focus=focus, context="my wifi drops", reply=True) == 0.2
 
 
 def test_focus_is_rare_terms_and_named_things() -> None:
