@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from rag.generators.base import Quote
-from rag.text import is_heading, key_terms, stem, words
+from rag.text import is_heading, key_terms, stem, strip_attributions, words
 from rag.threads.answer import answer_units, is_structured, question_text
 from rag.types import Hit
 
@@ -22,17 +22,10 @@ _FURNITURE = re.compile(r"(?:(?:On|Am|Le|El)\b.{5,240}\b(?:wrote|schrieb|a écri
                         r"|\[\[alternative HTML version deleted\]\])\s*", re.IGNORECASE | re.DOTALL)
 
 
-# The same attribution as it stands in a message: it starts a line and may wrap over up to two more (a long
-# name and address). Cut before sentences are split: a "?" for a lost accent ("Jos? Ab?lio Matos wrote:")
-# split it into two units, and each half was quotable.
-_ATTRIBUTION = re.compile(r"^[ \t>]*(?:On|Am|Le|El)\s[^\n]{3,240}?(?:\n[^\n]{0,160}?){0,2}"
-                          r"\b(?:wrote|schrieb|a écrit|escribió)\s*:[ \t]*$", re.MULTILINE)
-
-
 def split_units(text: str) -> list[str]:
     """Sentences and list items of a passage; headings and empty lines dropped, code kept whole."""
     units: list[str] = []
-    text = _ATTRIBUTION.sub("", text)
+    text = strip_attributions(text)
     text = _FENCE.sub(lambda m: m.group(0).replace("\n", "\u2028"), text)
     for para in re.split(r"\n\s*\n", text):
         # Segments: each list item (with its wrapped continuation lines) or run of plain lines.
@@ -111,9 +104,14 @@ def _thread_quotes(hit: Hit, terms: list[str], idf: Callable[[str], float], prio
     the question, but they answer the question the thread asks. A thread nobody answered gives nothing.
     """
     c = hit.chunk
-    context = coverage(terms, f"{c.title} {question_text(c.messages)}", idf)
+    asked = f"{c.title} {question_text(c.messages)}"
+    by_id = {m.id: m for m in c.messages if m.id}
     out = []
     for unit in answer_units(c.messages, split_units):
+        # A reply to a later message (a follow-up question on the list, the asker's "it still says X") is
+        # about that message too.
+        parent = by_id.get(unit.message.reply_to or "")
+        context = coverage(terms, f"{asked} {parent.text}" if parent is not None else asked, idf)
         cov = coverage(terms, unit.text, idf)
         score = 0.6 * (0.5 * cov + 0.5 * context) + 0.4 * prior
         out.append(Quote(hit=hit, text=unit.text, authors=(unit.message.author,), score=score,

@@ -46,7 +46,9 @@ def key_terms(text: str) -> list[str]:
 
 @lru_cache(maxsize=1 << 18)
 def stem(word: str) -> str:
-    """A light suffix stripper so 'deploys'/'deploying' meet 'deploy' in term matching."""
+    """A light suffix stripper so 'deploys'/'deploying' meet 'deploy' in term matching; a possessive
+    ("package's", "users'") is its word (it stayed "package'", a term no passage holds: the rarest focus)."""
+    word = word[:-2] if word.endswith("'s") else word.rstrip("'")
     for suf in ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s"):
         if len(word) > len(suf) + 3 and word.endswith(suf):
             return word[: -len(suf)] + ("y" if suf in ("ies", "ied") else "")
@@ -57,3 +59,24 @@ def embed_text(chunk: Chunk) -> str:
     """What is embedded and indexed for a chunk: its title and section give the passage context."""
     head = chunk.title if not chunk.section else f"{chunk.title} - {chunk.section}"
     return f"{head}\n{chunk.text}"
+
+
+# A mail attribution as it stands in a message ("On Mon, 10 Aug 2020 at 08:24, X <x at y.org> wrote:"): it
+# starts a line and may wrap over up to two more (a long name and address). Cut before sentences are split:
+# a "?" for a lost accent ("Jos? Ab?lio Matos wrote:") split it into two units, and each half was quotable.
+_ATTRIBUTION = re.compile(r"^[ \t>]*(?:On|Am|Le|El)\s[^\n]{3,240}?(?:\n[^\n]{0,160}?){0,2}"
+                          r"\b(?:wrote|schrieb|a écrit|escribió)\s*:[ \t]*$", re.MULTILINE)
+# The signature delimiter of mail (RFC 3676: "-- " on a line of its own): what follows is no content.
+SIGNATURE = re.compile(r"\n-- ?\n")
+
+
+def strip_attributions(text: str) -> str:
+    """``text`` without its mail attribution lines."""
+    return _ATTRIBUTION.sub("", text)
+
+
+def strip_furniture(text: str) -> str:
+    """A message's own words: no attribution lines, list-software notes or signature (a reply quoted whole,
+    a question shown as context)."""
+    body = SIGNATURE.split(text, maxsplit=1)[0]
+    return strip_attributions(body).replace("[[alternative HTML version deleted]]", " ").strip()

@@ -8,6 +8,7 @@ import pytest
 
 from rag.engine import NO_ANSWER, QueryEngine, is_who_knows
 from rag.evidence import split_units
+from rag.text import strip_furniture
 from tests.rag.conftest import source_matches
 
 pytestmark = pytest.mark.slow
@@ -136,3 +137,11 @@ def test_why_names_quoted_sources_first() -> None:
         "wrote the quoted lines in 'ADR-005'; also wrote 'Deploy process'"
     assert _why([(f"d{i}", t) for i, t in enumerate("ABCDE")], quoted=set()) == "wrote 'A'; 'B'; 'C' and 2 more"
     assert _why([("d1", "A")], quoted={"d1"}) == "wrote the quoted lines in 'A'"
+
+
+def test_a_question_shown_as_context_has_no_mail_furniture() -> None:
+    text = ("Is there a way to know which R components provide graphics drivers? ~spot\n\nOn Sun, May 23, 2021 at "
+            "6:28 AM I?aki Ucar <iucar at fedoraproject.org>\nwrote:\n\n\t[[alternative HTML version deleted]]")
+    kept = "Is there a way to know which R components provide graphics drivers? ~spot"
+    assert strip_furniture(text).split() == kept.split()
+    assert strip_furniture("I clicked on it and Bob wrote: fine") == "I clicked on it and Bob wrote: fine"
