@@ -39,7 +39,8 @@ from rag.types import Chunk, Document, stable_hash
 # did not change are reused, so it costs parsing, not embedding). Part of every unit's and document's
 # version, so stores written by older code do not silently keep their old chunks.
 # .2: thread roles, markup stripped; .3: PDF Info, DOCX dates, paths; .4: bot posts; .5: long messages keep id, role
-PIPELINE_VERSION = "2026-12-01.5"
+# 2026-12-02.3: a lost character ("I?aki") or a signature is no question mark; a mail post's author answers the list
+PIPELINE_VERSION = "2026-12-02.3"
 
 Progress = Callable[[str, int, int], None]
 # Chunks embedded and upserted at a time: a document of tens of thousands of chunks (a 50 MB text) never holds

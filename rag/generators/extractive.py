@@ -7,16 +7,18 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
+from rag.answers.focus import focus_terms
 from rag.answers.parts import part_covered, question_parts
 from rag.answers.quotes import shape_all, type_bonus
 from rag.evidence import candidate_quotes, query_terms, split_units
 from rag.generators.base import Draft, Quote
-from rag.text import stem, words
-from rag.threads.answer import opener
+from rag.text import stem, strip_furniture, words
+from rag.threads.answer import asker, opener, question_text
 from rag.types import Chunk, Hit
 
 LEAD_CHUNK_QUOTES = 4
 RUNNER_UP = 0.9
+FLOOR = 0.7  # a quote scoring under this share of the best one is not worth showing
 
 
 class ExtractiveGenerator:
@@ -47,7 +49,7 @@ class ExtractiveGenerator:
         if self.doc_chunks is not None:
             known += [c for d in dict.fromkeys(q.hit.chunk.doc_id for q in chosen if q.message is None)
                       for c in self.doc_chunks(d)]
-        chosen = _with_follow_ons(self._with_lead_thread(shape_all(question, chosen, known), quotes))
+        chosen = _with_follow_ons(self._with_lead_thread(question, shape_all(question, chosen, known), quotes))
         # Reading order: documents by their best rank; within a document, as written (chunk, then position).
         doc_rank: dict[str, int] = {}
         for i, h in enumerate(hits):
@@ -77,7 +79,7 @@ class ExtractiveGenerator:
             ws = {stem(w) for w in words(q.text)}
             if chosen and not (ws & terms):
                 continue  # after the best quote, keep only quotes that touch the question
-            if chosen and q.score < 0.7 * chosen[0].score:
+            if chosen and q.score < FLOOR * chosen[0].score:
                 break
             cid = q.hit.chunk.chunk_id
             if per_chunk.get(cid, 0) >= (LEAD_CHUNK_QUOTES if chosen and cid == chosen[0].hit.chunk.chunk_id else 2):
@@ -89,7 +91,7 @@ class ExtractiveGenerator:
             per_chunk[cid] = per_chunk.get(cid, 0) + 1
         return chosen
 
-    def _with_lead_thread(self, chosen: list[Quote], quotes: list[Quote]) -> list[Quote]:
+    def _with_lead_thread(self, question: str, chosen: list[Quote], quotes: list[Quote]) -> list[Quote]:
         """When the best quote is a reply in a thread, the answer is that thread's replies to the asker.
 
         Replies rarely repeat the question's words, so the term filter above would keep one and drop the
@@ -110,7 +112,26 @@ class ExtractiveGenerator:
         # the devset unchanged.
         second = next((q for q in quotes if q.message is not None and q.hit.chunk.doc_id != lead), None)  # best first
         runner = second.hit.chunk.doc_id if second and second.score >= RUNNER_UP * chosen[0].score else None
+        if runner is None:
+            # ... or when a second conversation's reply holds what the question is about and the lead's do not
+            # (a focus term: "on i686"), that thread covers as much of the question's focus as the lead's (its
+            # replies, title and question), and the reply scores above the floor every quote must pass.
+            focus = set(focus_terms(question, self._idf))
+            said = self._covered(focus, quotes, lead)
+            found = next((q for q in quotes if q.message is not None and q.hit.chunk.doc_id != lead
+                          and q.score >= FLOOR * chosen[0].score and (focus - said) & _terms(q.text)
+                          and len(self._covered(focus, quotes, q.hit.chunk.doc_id)) >= len(said)), None)
+            if found is not None:
+                runner = found.hit.chunk.doc_id
+                if all(q is not found for q in chosen):
+                    extra.append(found)
         return [q for q in chosen if q.hit.chunk.doc_id in (lead, runner)] + extra
+
+    @staticmethod
+    def _covered(focus: set[str], quotes: list[Quote], doc_id: str) -> set[str]:
+        """The focus terms a thread's replies, title and question hold."""
+        mine = [q for q in quotes if q.message is not None and q.hit.chunk.doc_id == doc_id]
+        return focus & _terms(" ".join([*(q.text for q in mine), _about(mine[0])])) if mine else set()
 
     def generate(self, question: str, hits: list[Hit], *, max_sentences: int = 4) -> Draft:
         """Quotes joined into a short answer with [n] markers, n numbering documents in order of use."""
@@ -138,6 +159,15 @@ class ExtractiveGenerator:
         return Draft(text=" ".join(parts), quotes=quotes)
 
 
+def _terms(text: str) -> set[str]:
+    return {stem(w) for w in words(text)}
+
+
+def _about(q: Quote) -> str:
+    """What a thread reply is about: its thread's title and question."""
+    return f"{q.hit.chunk.title} {question_text(q.hit.chunk.messages)}"
+
+
 _FOLLOW_ON = re.compile(r"^(?:It|This|That|These|Those|They|Its|Their|Which|So|Otherwise|Instead)\b")
 
 
@@ -163,8 +193,8 @@ def _with_follow_ons(chosen: list[Quote]) -> list[Quote]:
 def _asked_by(q: Quote) -> str:
     """'(asked by X: "...")' for the thread a reply answers."""
     first = opener(q.hit.chunk.messages)
-    if first is None or first.role != "question":
-        return ""  # a post is quoted itself, not shown as a question
-    words_ = first.text.split()
+    if first is None or asker(q.hit.chunk.messages) is None:
+        return ""  # a post that informs is quoted itself, not shown as a question
+    words_ = strip_furniture(first.text).split()
     question = " ".join(words_[:40]) + (" ..." if len(words_) > 40 else "")
     return f'(asked by {first.author}: "{question}")'

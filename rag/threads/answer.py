@@ -1,8 +1,10 @@
 """A retrieved thread as an answer: the replies to the asker are quoted, the question is context, and the
 people who replied get the credit. A thread that opens with a post (a long mail that informs) quotes the
-post's own sentences too, credited to its author - except a *request* (:func:`is_request`): a chat-sized
-post that asks (a ``?``), answered by others none of whom thanked its author, is the thread's question, long
-as it is, and only context. The 60-word question cutoff (:data:`rag.threads.structure.POST_WORDS`) made a
+post's own sentences too, credited to its author - except a *request* (:func:`is_request`), which is the
+thread's question, long as it is, and only context: a post whose author later confirms a reply worked ("All
+3 solutions work for me": it reported a problem), or a chat-sized post that asks (a ``?``), answered by
+others none of whom thanked its author. The asker of a request is never an expert on it, and the answer
+shows it as "(asked by X: ...)". The 60-word question cutoff (:data:`rag.threads.structure.POST_WORDS`) made a
 few lines of IRC that ask into posts, and their author the top expert on their own question.
 Measured (quick runs of every gold question): on ../shared/threadset the asker was the top expert on 5 of 282
 questions, each such an opener; with the rule on none (asker_p@1 0.018 -> 0.000), expert P@1 0.954 -> 0.972,
@@ -30,15 +32,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.text import words
-from rag.threads.structure import thanks
+from rag.text import strip_furniture, words
+from rag.threads.structure import CHAT_LINE, confirms, has_question_mark, thanks
 from rag.types import Chunk, Hit, Message
 
 MAX_THREAD_MESSAGES = 300
-# An IRC line is at most 512 bytes with its prefix (RFC 1459): a longer opener is not one chat message. The
-# threadset's long openers that ask are 62-90 words, 335-436 characters; data/'s shortest mail post that asks
-# for approval after laying out a proposal is 552.
-CHAT_LINE = 512
+# CHAT_LINE: an IRC line is at most 512 bytes with its prefix (RFC 1459): a longer opener is not one chat
+# message. The threadset's long openers that ask are 62-90 words, 335-436 characters; data/'s shortest mail
+# post that asks for approval after laying out a proposal is 552.
 ASK_BACK_WORDS = 12
 
 
@@ -54,13 +55,20 @@ def is_annotated(messages: Sequence[Message]) -> bool:
 
 
 def is_request(piece: Message, messages: Sequence[Message]) -> bool:
-    """A chat-sized opening post that asks (a ``?``, at most :data:`CHAT_LINE` characters), in a thread others
-    answered and none of them thanked its author for it ("thanks for moving them" answers a post that
-    informed): the thread's question."""
-    if piece.role != "post" or "?" not in piece.text or len(piece.text) > CHAT_LINE:
+    """An opening post that is the thread's question, in a thread others answered: its author later confirms
+    a reply worked ("All 3 solutions work for me": the post reported a problem, at any length), or it is
+    chat-sized (at most :data:`CHAT_LINE` characters), asks (a ``?``) and none of the answers thanked its
+    author for it ("thanks for moving them" answers a post that informed)."""
+    if piece.role != "post":
         return False
     answers = [x for x in messages if x.role == "answer"]
-    return bool(answers) and not any(thanks(x.text) for x in answers)
+    if not answers:
+        return False
+    if any(x.role == "ack" and x.author == piece.author and confirms(x.text) for x in messages):
+        return True
+    if not has_question_mark(piece.text) or len(piece.text) > CHAT_LINE:
+        return False
+    return not any(thanks(x.text) for x in answers)
 
 
 def opener(messages: Sequence[Message]) -> Message | None:
@@ -69,9 +77,12 @@ def opener(messages: Sequence[Message]) -> Message | None:
 
 
 def asker(messages: Sequence[Message]) -> str | None:
-    """Who asked, when the thread opens with a question (a post's author is a source, not an asker)."""
+    """Who asked, when the thread opens with a question or a request (:func:`is_request`; a post that
+    informs has a source for its author, not an asker)."""
     first = opener(messages)
-    return first.author if first is not None and first.role == "question" else None
+    if first is None or not (first.role == "question" or is_request(first, messages)):
+        return None
+    return first.author
 
 
 def question_text(messages: Sequence[Message]) -> str:
@@ -84,7 +95,7 @@ def replied_to(messages: Sequence[Message]) -> str:
     first = opener(messages)
     if first is None:
         return "a thread"
-    return f"{first.author}'s {'question' if first.role == 'question' else 'post'}"
+    return f"{first.author}'s {'post' if asker(messages) is None else 'question'}"
 
 
 def asks_back(message: Message) -> bool:
@@ -110,7 +121,8 @@ def credit(messages: Sequence[Message]) -> dict[str, float]:
         if m.id in out:
             continue  # a later piece of a long message (thread_messages): weighed once, by its start
         if m.role == "post" and m.id:
-            out[m.id] = 1.0  # an informing opener is evidence by its author
+            if not is_request(m, messages):
+                out[m.id] = 1.0  # an informing opener is evidence by its author
             continue
         if m.role != "answer" or not m.id:
             continue
@@ -153,8 +165,8 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
             continue
         if m.role != "answer" or not m.id:
             continue
-        n = len(words(m.text))
-        parts = [m.text.strip()] if n <= whole_under_words else split(m.text)
+        text = strip_furniture(m.text)  # a reply quoted whole is quoted without "On DATE, X wrote:" or signature
+        parts = [text] if len(words(text)) <= whole_under_words else split(text)
         for part in parts:
             if part and len(words(part)) >= 1 and (m.id, part) not in done:
                 done.add((m.id, part))  # pieces of one long message overlap: a sentence once
@@ -183,14 +195,17 @@ def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limi
     """Thread hits carrying the whole thread's messages (one hit per thread, at its best rank).
 
     Retrieval finds the chunk that matches the question, which in a thread is the question itself; the
-    replies that answer it are often in the next chunk. The first ``limit`` threads are expanded (an answer
-    leads with one of them; each expansion is a store read); pages and unstructured chat pass through.
+    replies that answer it are often in the next chunk. A later chunk of a long thread (its messages carry
+    roles but no opener) brings the thread too: read alone it was loose chat, every message in it quotable,
+    the asker's too (measured: README, "Latest figures", seventh session). The first ``limit`` threads are
+    expanded (an answer leads with one of them; each expansion is a store read); pages and unstructured chat
+    pass through.
     """
     out: list[Hit] = []
     done: set[str] = set()
     for h in hits:
         c = h.chunk
-        if not (c.messages and is_structured(c.messages)) or (len(done) >= limit and c.doc_id not in done):
+        if not (c.messages and is_annotated(c.messages)) or (len(done) >= limit and c.doc_id not in done):
             out.append(h)
             continue
         if c.doc_id in done:

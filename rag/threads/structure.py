@@ -17,9 +17,12 @@ Roles (``Message.role``), with the *asker* the author of the first message not w
   like a question: "how do I", "anyone know", "is there"), and the asker's later messages with a ``?``;
 - ``post``: any other opener (a mailing-list post, an announcement, "FYI: ...", a shared solution): its own
   sentences are evidence credited to its author, except those that ask; replies to it answer its author;
-- ``ack``: the asker confirming a reply ("thanks", "that worked", "fixed it"): evidence *for* the reply it
+- ``ack``: the asker confirming a reply ("thanks", "that worked", "fixed it") without asking anything more
+  (a ``?`` for a lost character, "I?aki", or in a mail signature asks nothing): evidence *for* the reply it
   answers, never an answer itself;
-- ``answer``: a message by someone else that replies to one of the asker's messages;
+- ``answer``: a message by someone else that replies to one of the asker's messages; in a thread opened by
+  a mail post (longer than :data:`CHAT_LINE`), also the post author's replies to others on the list (the
+  announcer answering a follow-up question informs as the post did);
 - ``other``: everything else (side conversations, the asker's statements).
 
 Measured on ../shared/threadset (human reply annotations): rule 2 then 3 finds the replies to the asker with
@@ -31,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from rag.text import words
+from rag.text import SIGNATURE, words
 from rag.types import Message
 
 DEFAULT_BOTS: tuple[str, ...] = ("ubotu", "ubottu", "ubot3", "ubot5", "ubugtu", "floodbot1", "floodbot2",
@@ -50,9 +53,47 @@ _ACK = re.compile(
 )
 
 
+# Archived mail turns letters it cannot encode into "?" ("I?aki", "Ab?lio"): a "?" between two letters is a
+# lost character, not a question ("Hi I?aki, thank you very much" confirmed a fix and was read as a question).
+_LOST_CHAR = re.compile(r"(?<=[^\W\d_])\?(?=[^\W\d_])")
+# An opener longer than one IRC line (RFC 1459: 512 bytes with its prefix) is mail, not a chat message.
+CHAT_LINE = 512
+
+
+
+
+def has_question_mark(text: str) -> bool:
+    """A ``?`` that ends a question (not a lost character inside a word, not in a mail signature: "Best
+    regards, Ren?")."""
+    return "?" in _LOST_CHAR.sub("", SIGNATURE.split(text, maxsplit=1)[0])
+
+
+def _asks_only(text: str) -> bool:
+    """A short message that ends with a question: it asks, and says nothing else."""
+    body = _LOST_CHAR.sub("", text).strip()
+    return body.endswith("?") and len(words(body)) <= POST_WORDS // 2
+
+
+_CONFIRMS = re.compile(
+    r"\b(?:that\s+(?:did\s+it|worked|works|fixed\s+it|helped)|(?:it|this)\s+(?:works|worked)(?:\s+now)?|works\s+now|"
+    r"works?\s+for\s+me|worked|solved|fixed\s+it|got\s+it\s+working)\b", re.IGNORECASE)
+
+
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnothing|\bnever|\bno\s+longer|\bnone)\W+(?:\w+\W+){0,3}$", re.IGNORECASE)
+_NOT_NOW = re.compile(r"^\W*(?:before|previously|until|,?\s*but)\b", re.IGNORECASE)
+
+
+def confirms(text: str) -> bool:
+    """A message that confirms a fix worked ("that worked", "works for me", "solved"), not only thanks; a
+    negated or past one is no confirmation ("nothing worked", "doesn't work for me", "which worked before",
+    "I assume it worked, but ... still fails")."""
+    return any(not _NEGATED.search(text[max(0, m.start() - 40):m.start()]) and not _NOT_NOW.match(text[m.end():])
+               for m in _CONFIRMS.finditer(text))
+
+
 def asks(text: str) -> bool:
     """A message that asks: it has a ``?`` or opens like a question."""
-    return "?" in text or bool(_QUESTION_START.match(text))
+    return has_question_mark(text) or bool(_QUESTION_START.match(text))
 
 
 def thanks(text: str) -> bool:
@@ -108,11 +149,14 @@ def annotate(messages: Sequence[Message], *, bots: Iterable[str] = DEFAULT_BOTS)
     asker = asker_of(messages, bots)
     parents = [_parent(i, messages, index, participants) for i in range(len(messages))]
     out = []
+    mail_post = False
     for i, m in enumerate(messages):
         p = parents[i]
         to = messages[p].author if p is not None else None
-        role = _role(m, to=to, asker=asker, first=i == 0 or all(is_bot(x.author, bots) for x in messages[:i]),
-                     bots=bots)
+        first = i == 0 or all(is_bot(x.author, bots) for x in messages[:i])
+        role = _role(m, to=to, asker=asker, first=first, bots=bots, mail_post=mail_post)
+        if first and role == "post" and len(m.text) > CHAT_LINE:
+            mail_post = True
         out.append(m.model_copy(update={"id": ids[i], "reply_to": ids[p] if p is not None else None,
                                         "to": to, "role": role}))
     return tuple(out)
@@ -134,13 +178,18 @@ def _parent(i: int, messages: Sequence[Message], index: dict[str, int], particip
     return next((j for j in range(i - 1, -1, -1) if messages[j].author != m.author), None)
 
 
-def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: tuple[str, ...]) -> str:
+def _role(m: Message, *, to: str | None, asker: str | None, first: bool, bots: tuple[str, ...],
+          mail_post: bool = False) -> str:
     if is_bot(m.author, bots):
         return "bot"
     if m.author == asker:
         if first:
             return "question" if len(words(m.text)) <= POST_WORDS and asks(m.text) else "post"
-        if to is not None and to != asker and thanks(m.text) and "?" not in m.text:
+        if to is not None and to != asker and thanks(m.text) and not has_question_mark(m.text):
             return "ack"
-        return "question" if "?" in m.text else "other"
+        if mail_post and to is not None and to != asker and not _asks_only(m.text):
+            # The author of a mail post who replies to someone on the list goes on informing: an answer, even
+            # when it asks along the way ("... less or more than 27:28? Anyway, you can just export ...").
+            return "answer"
+        return "question" if has_question_mark(m.text) else "other"
     return "answer" if to is not None and to == asker else "other"

@@ -302,3 +302,20 @@ def test_a_second_thread_that_answers_about_as_well_is_quoted_too() -> None:
     assert docs == {"t1", "t2"}
     weak = _thread("t3", "which editor do you use?", "emacs, for the tests too")
     assert {q.hit.chunk.doc_id for q in gen.select(question, [first, weak])} == {"t1"}
+
+
+def test_a_second_thread_that_holds_the_focus_the_lead_lacks_is_quoted_too() -> None:
+    idf = {"flexiblas": 6.0, "i686": 6.0, "test": 2.0, "fail": 2.0, "workaround": 3.0}.get
+    gen = ExtractiveGenerator(lambda t: idf(t) or 0.5)
+    question = "Tests fail on i686 after the FlexiBLAS switch: what is the workaround?"
+    lead = _thread("t1", "tests fail after the flexiblas switch, any workaround?",
+                   "switch to the serial openblas backend of flexiblas, that fixes the failing tests")
+    # scores under 0.9 of the lead's best quote (not a runner-up by score) but above the 0.7 floor
+    on_i686 = _thread("t2", "package tests fail since the flexiblas change, a workaround",
+                      "it breaks on i686 only: export FLEXIBLAS=netlib in the check section")
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, on_i686])} == {"t1", "t2"}
+    elsewhere = _thread("t2", "package tests fail since the flexiblas change, a workaround",
+                        "it breaks on arm64 only: export FLEXIBLAS=netlib in the check section")
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, elsewhere])} == {"t1"}
+    weak = _thread("t4", "a package breaks on koschei", "it breaks on i686 only")  # under the floor
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, weak])} == {"t1"}

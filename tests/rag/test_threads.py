@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.evidence import split_units
 from rag.threads import annotate
-from rag.threads.answer import CHAT_LINE, answer_units, credit
+from rag.threads.answer import CHAT_LINE, answer_units, asker, credit, replied_to
 from rag.threads.structure import POST_WORDS
 from rag.types import Message
 
@@ -126,3 +126,76 @@ def test_a_mail_that_lays_out_a_proposal_and_asks_for_an_ok_is_still_quoted() ->
     out = annotate(_msgs(("grace", proposal), ("elena", "Yes, agreed.")))
     texts = [u.text for u in answer_units(out, split_units) if u.message.author == "grace"]
     assert any("EUR 8,430" in t for t in texts) and not any(t.endswith("?") for t in texts)
+
+
+def test_a_lost_character_is_no_question_mark() -> None:
+    # Archived mail writes "I?aki" for "Iñaki": the poster's thanks confirmed a fix and was read as a question.
+    long_report = "I am stuck and need help with a calculation that stalls on Fedora 33. " * 10
+    out = annotate(_msgs(
+        ("René Genz", long_report),
+        ("Iñaki Ucar", "Switch to sequential OpenBLAS: sudo dnf install flexiblas-openblas-serial"),
+        ("René Genz", "Hi I?aki, thank you very much. All 3 solutions work for me.\n-- \nBest regards,\nRen?"),
+    ))
+    assert [m.role for m in out] == ["post", "answer", "ack"]
+
+
+def test_the_author_of_a_mail_post_answers_the_lists_follow_up_questions() -> None:
+    post = ("R has been built against FlexiBLAS in rawhide. These are the R packages that need to be rebuilt: "
+            + "R-ape R-expm R-gee R-gss R-igraph R-msm. " * 12 + "Thanks in advance!")
+    assert len(post) > CHAT_LINE
+    out = annotate(_msgs(
+        ("Iñaki Ucar", post),
+        ("Tom Callaway", "These should all be finished now."),
+        ("Elliott Sales de Andrade", "Iñaki, I noticed that R-sfsmisc is failing with the BLAS change. Any ideas?"),
+        ("Iñaki Ucar", "Elliott: you can just export FLEXIBLAS=netlib in the %check section."),
+        ("Iñaki Ucar", "Did anyone else see this on i686?"),
+        ("Iñaki Ucar", "It needs 27:28 iterations, less or more? I doubt it. " * 3 + "Anyway, set FLEXIBLAS=netlib."),
+    ))
+    assert [m.role for m in out] == ["post", "answer", "answer", "answer", "question", "answer"]
+    units = [u.text for u in answer_units(out, split_units)]
+    assert "Elliott: you can just export FLEXIBLAS=netlib in the %check section." in units
+
+
+def test_in_chat_the_askers_follow_ups_are_never_answers() -> None:
+    # The same shape on IRC: a long opener (a post by word count, but one chat line) and the asker's reply to a
+    # clarifying question stay the asker's words.
+    opener = "my wireless card stopped working after the upgrade to 8.04, " * 6
+    assert len(opener) <= CHAT_LINE
+    out = annotate(_msgs(("jk_", opener), ("ikonia", "jk_: which card is it?"), ("jk_", "ikonia: an intel 3945")))
+    assert out[0].role == "post" and out[2].role == "other"
+
+
+def test_a_mail_that_reports_a_problem_and_later_confirms_a_fix_is_the_question() -> None:
+    report = ("Hi, the other day I was asked to investigate a problem regarding R. The R code works on Fedora 32, "
+              "but not since Fedora 33. I am stuck and need help. " * 4)
+    assert len(report) > CHAT_LINE
+    out = annotate([Message(author="René Genz", text=report, id="r1"),
+                    Message(author="Iñaki Ucar", id="i1", reply_to="r1",
+                            text="Switch to sequential OpenBLAS: dnf install flexiblas-openblas-serial"),
+                    Message(author="René Genz", text="Hi I?aki, thank you very much. All 3 solutions work for me.",
+                            id="r2", reply_to="i1")])
+    assert [m.role for m in out] == ["post", "answer", "ack"]
+    units = answer_units(out, split_units)
+    assert [u.message.author for u in units] == ["Iñaki Ucar"]  # the report is context, not an answer
+    assert asker(out) == "René Genz" and replied_to(out) == "René Genz's question"
+    assert set(credit(out)) == {"i1"}
+
+
+def test_a_later_chunk_of_a_thread_brings_the_whole_thread() -> None:
+    # A long thread's later chunk holds no opener; read alone it was loose chat, the asker's words quotable.
+    from rag.threads.answer import expand_threads
+    from rag.types import Chunk, Hit
+
+    msgs = annotate(_msgs(("ann", "how do i mount an ntfs drive?"), ("bob", "ann: sudo apt install ntfs-3g"),
+                          ("ann", "bob: it says permission denied when I mount it"),
+                          ("bob", "ann: use sudo mount -t ntfs-3g /dev/sdb1 /mnt")))
+
+    def chunk(i: int, ms: tuple[Message, ...]) -> Chunk:
+        return Chunk(chunk_id=f"t-{i}", doc_id="t", index=i, text="...", title="#ubuntu", kind="thread",
+                     source="threads/t.json", messages=ms)
+
+    parts = [chunk(0, tuple(msgs[:2])), chunk(1, tuple(msgs[2:]))]
+    [hit] = expand_threads([Hit(chunk=parts[1], score=1.0)], lambda _doc: parts)
+    assert [m.role for m in hit.chunk.messages] == ["question", "answer", "other", "answer"]
+    units = [u.text for u in answer_units(hit.chunk.messages, split_units)]
+    assert units == ["ann: sudo apt install ntfs-3g", "ann: use sudo mount -t ntfs-3g /dev/sdb1 /mnt"]
