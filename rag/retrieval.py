@@ -41,6 +41,11 @@ class HybridRetriever:
         qv = self.embedder.embed_query(query)
         dense = self.store.search(qv, k=self.candidates, filters=filters) if mode != "bm25" else []
         lexical = self.bm25.search(query, k=self.candidates, filters=filters) if mode != "dense" else []
+        # Equal scores in chunk-id order: ties (the same text in two files, BM25's equal term counts) came in
+        # the order chunks were ingested, which varies between builds of one corpus - and with it the
+        # abstention signals that read these lists (dense/BM25 agreement on the top document).
+        dense = sorted(dense, key=lambda cs: (-cs[1], cs[0].chunk_id))
+        lexical = sorted(lexical, key=lambda cs: (-cs[1], cs[0].chunk_id))
         hits = self.fuse(query, dense=dense, lexical=lexical, k=k)
         return Retrieved(hits=hits, dense=dense, bm25=lexical, query_vector=qv)
 
@@ -59,7 +64,7 @@ class HybridRetriever:
             e["bm25_rank"], e["bm25_score"] = rank, score
         fused = fuse({c.chunk_id: s for c, s in dense}, {c.chunk_id: s for c, s in lexical}, fusion=f,
                      query=query, bm25_top_text=embed_text(lexical[0][0]) if lexical else "")
-        order = sorted(fused, key=lambda cid: -fused[cid])
+        order = sorted(fused, key=lambda cid: (-fused[cid], cid))
         hits: list[Hit] = []
         per_doc: dict[str, int] = {}
         for rank, cid in enumerate(order, start=1):
