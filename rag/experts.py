@@ -108,7 +108,7 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     out = []
     best = max(scores.values(), default=0.0)
     # People tied only to a marginal hit are noise on the people cards, not someone to ask.
-    ranked = [(n, s) for n, s in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0])) if s >= 0.15 * best]
+    ranked = [(n, s) for n, s in sorted(scores.items(), key=lambda kv: -kv[1]) if s >= 0.15 * best]
     for name, s in ranked[:limit]:
         person = people.get(name)
         why = _why(list(zip(evidence[name], titles[name], strict=True)),
