@@ -76,7 +76,7 @@ class ExtractiveGenerator:
         for q in quotes:
             if len(chosen) >= max_sentences:
                 break
-            ws = {stem(w) for w in words(q.text)}
+            ws = _terms(q.text)
             if chosen and not (ws & terms):
                 continue  # after the best quote, keep only quotes that touch the question
             if chosen and q.score < FLOOR * chosen[0].score:

@@ -60,8 +60,6 @@ _LOST_CHAR = re.compile(r"(?<=[^\W\d_])\?(?=[^\W\d_])")
 CHAT_LINE = 512
 
 
-
-
 def has_question_mark(text: str) -> bool:
     """A ``?`` that ends a question (not a lost character inside a word, not in a mail signature: "Best
     regards, Ren?")."""

@@ -290,12 +290,21 @@ def _thread(doc: str, question: str, reply: str) -> Hit:
                            source=f"threads/{doc}.json", messages=(q, r)), score=1.0)
 
 
-def test_a_second_thread_that_answers_about_as_well_is_quoted_too() -> None:
+I686_QUESTION = "Tests fail on i686 after the FlexiBLAS switch: what is the workaround?"
+
+
+def _i686_generator() -> ExtractiveGenerator:
     idf = {"flexiblas": 6.0, "i686": 6.0, "test": 2.0, "fail": 2.0, "workaround": 3.0}.get
-    gen = ExtractiveGenerator(lambda t: idf(t) or 0.5)
-    question = "Tests fail on i686 after the FlexiBLAS switch: what is the workaround?"
-    first = _thread("t1", "tests fail after the flexiblas switch, any workaround?",
-                    "switch to the serial openblas backend of flexiblas, that fixes the failing tests")
+    return ExtractiveGenerator(lambda t: idf(t) or 0.5)
+
+
+def _i686_lead() -> Hit:
+    return _thread("t1", "tests fail after the flexiblas switch, any workaround?",
+                   "switch to the serial openblas backend of flexiblas, that fixes the failing tests")
+
+
+def test_a_second_thread_that_answers_about_as_well_is_quoted_too() -> None:
+    gen, question, first = _i686_generator(), I686_QUESTION, _i686_lead()
     second = _thread("t2", "my tests fail on i686 with flexiblas, workaround?",
                      "on i686 export FLEXIBLAS=netlib in the check section and the tests pass")
     docs = {q.hit.chunk.doc_id for q in gen.select(question, [first, second])}
@@ -305,11 +314,7 @@ def test_a_second_thread_that_answers_about_as_well_is_quoted_too() -> None:
 
 
 def test_a_second_thread_that_holds_the_focus_the_lead_lacks_is_quoted_too() -> None:
-    idf = {"flexiblas": 6.0, "i686": 6.0, "test": 2.0, "fail": 2.0, "workaround": 3.0}.get
-    gen = ExtractiveGenerator(lambda t: idf(t) or 0.5)
-    question = "Tests fail on i686 after the FlexiBLAS switch: what is the workaround?"
-    lead = _thread("t1", "tests fail after the flexiblas switch, any workaround?",
-                   "switch to the serial openblas backend of flexiblas, that fixes the failing tests")
+    gen, question, lead = _i686_generator(), I686_QUESTION, _i686_lead()
     # scores under 0.9 of the lead's best quote (not a runner-up by score) but above the 0.7 floor
     on_i686 = _thread("t2", "package tests fail since the flexiblas change, a workaround",
                       "it breaks on i686 only: export FLEXIBLAS=netlib in the check section")
