@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 
 from rag.generators.base import Quote
-from rag.text import is_heading, key_terms, stem, strip_attributions, words
+from rag.text import is_heading, key_terms, stem, strip_attributions, strip_furniture, words
 from rag.threads.answer import answer_units, is_structured, question_text
 from rag.types import Hit
 
@@ -85,7 +85,8 @@ def candidate_quotes(question: str, hits: list[Hit], idf: Callable[[str], float]
         context = coverage(terms, f"{c.title} {c.section} {c.text}", idf)
         items: list[tuple[str, tuple[str, ...]]]
         if hit.chunk.messages:
-            items = [(u, (m.author,)) for m in hit.chunk.messages if m.role != "bot" for u in split_units(m.text)]
+            items = [(u, (m.author,)) for m in hit.chunk.messages if m.role != "bot"
+                     for u in split_units(strip_furniture(m.text))]
         else:
             items = [(u, hit.chunk.authors or hit.chunk.doc_authors) for u in split_units(hit.chunk.text)]
         for pos, (unit, authors) in enumerate(items):

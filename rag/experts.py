@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from rag.evidence import coverage, query_terms
 from rag.generators.base import Quote
 from rag.people import PeopleDirectory
+from rag.text import strip_furniture
 from rag.threads.answer import asker, credit, is_structured, opener, replied_to, where
 from rag.types import Expert, Hit
 
@@ -46,7 +47,7 @@ def associations(hit: Hit, question_terms: list[str], idf: Callable[[str], float
         credits = credit(chunk.messages)
         for m in chunk.messages:
             if m.id in credits:
-                c = coverage(question_terms, m.text, idf) + 0.05
+                c = coverage(question_terms, strip_furniture(m.text), idf) + 0.05
                 weights[m.author] = max(weights[m.author], c * credits[m.id])
         total = sum(weights.values()) or 1.0
         return {n: w / total for n, w in weights.items()}
@@ -56,7 +57,7 @@ def associations(hit: Hit, question_terms: list[str], idf: Callable[[str], float
         for m in chunk.messages:
             if m.role == "bot":
                 continue
-            c = coverage(question_terms, m.text, idf) + 0.05
+            c = coverage(question_terms, strip_furniture(m.text), idf) + 0.05
             best[m.author] = max(best.get(m.author, 0.0), c)
         total = sum(best.values()) or 1.0
         return {n: w / total for n, w in best.items()}

@@ -75,8 +75,31 @@ def strip_attributions(text: str) -> str:
     return _ATTRIBUTION.sub("", text)
 
 
+# Quoted mail: "> " lines, and "| " lines (a quoting style of some mail clients: the devset's most active
+# list member quotes so) that are no table row (a row ends with "|" too).
+_QUOTED = re.compile(r"^[ \t]*>.*$|^\|(?: .*[^|\s]\s*| ?)$", re.MULTILINE)
+# A legal footer ("This e-mail and any attachments may contain confidential material ... intended
+# recipient"): it is cut from the separator line or paragraph it starts at.
+_DISCLAIMER = re.compile(r"(?:^[-_*=]{5,}[ \t]*\n(?:.*\n){0,3}?)?^.*\b(?:may\s+contain\s+(?:confidential|privileged)|"
+                         r"intended\s+(?:solely\s+)?for\s+the\s+(?:use\s+of\s+the\s+)?(?:addressee|intended\s+recipient)|"
+                         r"if\s+you\s+are\s+not\s+the\s+intended\s+recipient|registered\s+(?:office|address)\s*:)",
+                         re.IGNORECASE | re.MULTILINE)
+
+
+def strip_quoted(text: str) -> str:
+    """A mail message without the lines it quotes from earlier messages (``> ...``, ``| ...``) and without
+    a legal footer; a one-line (chat) message, or one that is all quote, is returned as it is."""
+    if "\n" not in text.strip():
+        return text
+    body = text
+    if m := _DISCLAIMER.search(body):
+        body = body[: m.start()]
+    body = _QUOTED.sub("", body)
+    return body if body.strip() else text
+
+
 def strip_furniture(text: str) -> str:
-    """A message's own words: no attribution lines, list-software notes or signature (a reply quoted whole,
-    a question shown as context)."""
+    """A message's own words: no attribution lines, quoted lines, list-software notes, legal footer or
+    signature (a reply quoted whole, a question shown as context)."""
     body = SIGNATURE.split(text, maxsplit=1)[0]
-    return strip_attributions(body).replace("[[alternative HTML version deleted]]", " ").strip()
+    return strip_quoted(strip_attributions(body)).replace("[[alternative HTML version deleted]]", " ").strip()

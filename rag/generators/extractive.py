@@ -103,7 +103,7 @@ class ExtractiveGenerator:
         replies = [q for q in quotes if q.message is not None and q.hit.chunk.doc_id == lead]
         keep = {id(q) for q in sorted(replies, key=lambda q: -q.score)[: self.max_thread_replies]}
         have = {(q.hit.chunk.doc_id, q.position) for q in chosen}
-        extra = [q for q in replies if id(q) in keep and (lead, q.position) not in have]
+        extra = _distinct(chosen, [q for q in replies if id(q) in keep and (lead, q.position) not in have])
         # The conversation is the answer: quotes of weaker documents beside it were mostly pages on the
         # topic that do not answer (data/: a second, non-gold citation on 13 of 24 thread questions).
         # ... unless a second conversation answers about as well (its best quote within RUNNER_UP of the
@@ -163,6 +163,20 @@ def _terms(text: str) -> set[str]:
     return {stem(w) for w in words(text)}
 
 
+def _distinct(chosen: list[Quote], extra: list[Quote]) -> list[Quote]:
+    """``extra`` without repeats of a quote before it (the same words: a sentence a mail quotes from the
+    author's own earlier message, a message sent twice). Near-duplicates stay: in chat the second is
+    usually a correction ("http://.../daemon-tools.sh" then ".../daemon-tool.sh")."""
+    seen = [_terms(q.text) for q in chosen]
+    out = []
+    for q in extra:
+        ws = _terms(q.text)
+        if ws not in seen:
+            out.append(q)
+            seen.append(ws)
+    return out
+
+
 def _about(q: Quote) -> str:
     """What a thread reply is about: its thread's title and question."""
     return f"{q.hit.chunk.title} {question_text(q.hit.chunk.messages)}"
@@ -178,7 +192,7 @@ def _with_follow_ons(chosen: list[Quote]) -> list[Quote]:
     split: dict[str, list[str]] = {}  # the lead passage gives up to four quotes: split it once
     out = []
     for q in chosen:
-        source = q.message.text if q.message is not None else q.hit.chunk.text
+        source = strip_furniture(q.message.text) if q.message is not None else q.hit.chunk.text
         if source not in split:
             split[source] = split_units(source)
         units = split[source]

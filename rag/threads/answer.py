@@ -157,7 +157,7 @@ def answer_units(messages: Sequence[Message], split: Callable[[str], list[str]],
             if is_request(m, messages):
                 continue  # the thread's question (question_text): context, never an answer
             # A post informs: its sentences are evidence by its author, except the ones that ask.
-            for part in split(m.text):
+            for part in split(strip_furniture(m.text)):
                 if not part.rstrip().endswith("?") and (m.id, part) not in done:
                     done.add((m.id, part))
                     out.append(ThreadUnit(text=part, message=m, position=pos, weight=1.0))

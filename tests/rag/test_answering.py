@@ -9,6 +9,9 @@ import pytest
 from rag.engine import NO_ANSWER, QueryEngine, is_who_knows
 from rag.evidence import split_units
 from rag.text import strip_furniture
+from rag.threads import annotate
+from rag.threads.answer import answer_units
+from rag.types import Message
 from tests.rag.conftest import source_matches
 
 pytestmark = pytest.mark.slow
@@ -147,3 +150,24 @@ def test_a_question_shown_as_context_has_no_mail_furniture() -> None:
     kept = "Is there a way to know which R components provide graphics drivers? ~spot"
     assert strip_furniture(text).split() == kept.split()
     assert strip_furniture("I clicked on it and Bob wrote: fine") == "I clicked on it and Bob wrote: fine"
+
+
+def test_quoted_mail_lines_and_a_legal_footer_are_not_the_replier_s_words() -> None:
+    reply = ("On 17 June 2025 at 01:45, Ed wrote:\n| Has the key changed?\n|\n|   $ gpg --recv-key 95C0\n"
+             "> an older quote\n\nThat error comes from one keyserver. Have you tried another?\n\n"
+             "| mirror | state |\n|---|---|\n| a | up |\n\nBest\n" + "-" * 40 + "\nExample Oy\n"
+             "Registered Address: PL 281, Helsinki\nThis e-mail may contain confidential material for the sole "
+             "use of the intended recipient(s).")
+    kept = strip_furniture(reply)
+    assert "key changed" not in kept and "95C0" not in kept and "older quote" not in kept
+    assert "Have you tried another?" in kept and "| a | up |" in kept  # a table row is no quote
+    assert "confidential" not in kept and "Registered" not in kept and "Best" in kept
+    assert strip_furniture("> ls -la shows nothing") == "> ls -la shows nothing"  # one chat line stays
+
+
+def test_a_mail_reply_that_quotes_the_question_is_quoted_only_for_its_own_words() -> None:
+    msgs = annotate([Message(author="ed", text="Has the gpg key for the Debian repository changed?", ts=""),
+                     Message(author="dirk", ts="", text="On 17 June, ed wrote:\n| Has the gpg key for the Debian "
+                             "repository changed?\n\nNo, the keyserver is down: try keys.openpgp.org instead.")])
+    units = [u.text for u in answer_units(msgs, split_units)]
+    assert units == ["No, the keyserver is down: try keys.openpgp.org instead."]
