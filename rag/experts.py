@@ -2,7 +2,8 @@
 
 score(person) = sum over evidence e of  relevance(e) * association(person, e), normalised to sum 1.
 
-relevance(e) = 1 / (1 + rank of e's document) ** RANK_DECAY, x1.5 when the answer quotes it.
+relevance(e) = 1 / (1 + rank of e's document) ** RANK_DECAY, x1.5 when the answer quotes it, x how much
+of the question's key terms e holds (``_topical``: a hit that holds none keeps OFF_TOPIC of its weight).
 Association is passage-level: for a thread, the people whose replies to the asker carry the evidence
 (rag.threads.answer: acknowledged replies count more, ask-backs less; the asker of a quoted thread and bots
 never count); for a page, the author of the quoted lines first (git blame or the authors list's main
@@ -22,6 +23,8 @@ from rag.threads.answer import asker, credit, is_structured, opener, replied_to,
 from rag.types import Expert, Hit
 
 RANK_DECAY = 0.75
+# How much a hit that holds none of the question's key terms still counts as evidence (see _topical).
+OFF_TOPIC = 0.2
 
 
 def _rank_weights(names: tuple[str, ...]) -> dict[str, float]:
@@ -91,6 +94,7 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
     for h in hits:
         quoted = by_chunk.get(h.chunk.chunk_id, [])
         rel = (1.0 / (1 + doc_rank[h.chunk.doc_id])) ** RANK_DECAY * (1.5 if quoted else 1.0)
+        rel *= _topical(h, terms, idf)
         for name, a in associations(h, terms, idf, quoted).items():
             if not name or name == "unknown" or name in askers:
                 continue
@@ -121,6 +125,17 @@ def rank_experts(question: str, hits: list[Hit], *, quotes: list[Quote], people:
                           active=person.active if person else None, evidence=tuple(evidence[name]),
                           why=why, last_seen=last.get(name)))
     return out
+
+
+def _topical(hit: Hit, terms: list[str], idf: Callable[[str], float]) -> float:
+    """How much of the topic a hit is about: OFF_TOPIC + (1 - OFF_TOPIC) x its key-term coverage.
+
+    Retrieval always returns k hits, on topic or not. Without this, the author of two unrelated pages at
+    ranks 2 and 3 outscored the only author of the one page on the topic (1/2**0.75 + 1/3**0.75 > 1), and
+    which unrelated pages came next depended on how ids hashed - /experts named a different person per
+    machine. Dense-only matches, which share no term, keep OFF_TOPIC of their weight."""
+    c = hit.chunk
+    return OFF_TOPIC + (1.0 - OFF_TOPIC) * coverage(terms, f"{c.title}\n{c.section}\n{c.text}", idf)
 
 
 def _why(sources: list[tuple[str, str]], *, quoted: set[str], answered: Sequence[tuple[str, str]] = ()) -> str:
