@@ -13,6 +13,7 @@ from pathlib import Path
 from rag.abstain import AbstainModel, Signals
 from rag.access import can_read
 from rag.answers.checks import check_quotes
+from rag.answers.focus import rarest_focus
 from rag.answers.parts import uncovered_parts
 from rag.bm25 import BM25Index
 from rag.codify.rank import draft_docs, drafts_last
@@ -120,7 +121,7 @@ class QueryEngine:
         k = validate_k(k or self.settings.top_k)
         got = self.retriever.retrieve(question, k=k, filters=filters)
         got = replace(got, hits=drafts_last(got.hits, self._drafts()))  # unreviewed drafts below reviewed pages
-        hits = expand_threads(got.hits, self._thread_chunks)
+        hits = expand_threads(got.hits, self._thread_chunks, focus=self._focus(question))
         signals, quotes = self._assess(question, got, hits)
         confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
         abstained = not got.hits or confidence < self.abstain_model.threshold
@@ -206,6 +207,11 @@ class QueryEngine:
         return (self.store.count(), _mtime(self.settings.manifest_path))
 
     # -- internals -----------------------------------------------------------------------------
+    def _focus(self, question: str) -> frozenset[str]:
+        """The question's rarest focus term (rag.answers.focus): a thread holding it where the first few threads
+        do not is read whole."""
+        return frozenset({rarest_focus(question, self.bm25.idf)} - {""})
+
     def _thread_chunks(self, doc_id: str) -> list[Chunk]:
         """Every chunk of one thread (cached by the store's state: a re-ingest may change the thread)."""
         key = (doc_id, *self.store_state())
@@ -240,7 +246,8 @@ class QueryEngine:
         The quotes are chosen from the hits as the answer sees them: a retrieved thread brings its whole
         conversation, so a thread's replies are checked, not only the chunk that matched - usually the
         asker's own question."""
-        return self._assess(question, got, expand_threads(got.hits, self._thread_chunks))[0]
+        hits = expand_threads(got.hits, self._thread_chunks, focus=self._focus(question))
+        return self._assess(question, got, hits)[0]
 
     def _assess(self, question: str, got: Retrieved, hits: list[Hit]) -> tuple[Signals, list[Quote]]:
         """:meth:`signals` over the thread-expanded ``hits``, and the quotes they were computed from."""

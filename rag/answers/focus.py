@@ -46,6 +46,18 @@ def focus_terms(question: str, idf: Callable[[str], float], *, rare: int = RARE)
     return list(dict.fromkeys([*rarest, *named_things(question)]))
 
 
+# Words of a who-knows question's form, not of its topic ("Who's the right person for questions about X?").
+_WHO_FORM = frozenset(stem(w) for w in "person people right best contact expert owner responsible question "
+                      "questions help problem problems".split())
+
+
+def rarest_focus(question: str, idf: Callable[[str], float]) -> str:
+    """The question's rarest focus term (stemmed), what it is most specifically about, leaving out the words of
+    a who-knows question's form; "" when it has none."""
+    focus = [t for t in focus_terms(question, idf) if t not in _WHO_FORM]
+    return max(focus, key=lambda t: (idf(t), t)) if focus else ""
+
+
 def focus_coverage(focus: list[str], texts: Iterable[str]) -> float:
     """Share of the ``focus`` terms present in ``texts`` (1.0 when there is no focus)."""
     if not focus:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 
-from rag.answers.focus import focus_terms
+from rag.answers.focus import focus_terms, rarest_focus
 from rag.answers.parts import part_covered, question_parts
 from rag.answers.quotes import shape_all, type_bonus
 from rag.evidence import candidate_quotes, query_terms, split_units
@@ -121,6 +121,20 @@ class ExtractiveGenerator:
             found = next((q for q in quotes if q.message is not None and q.hit.chunk.doc_id != lead
                           and q.score >= FLOOR * chosen[0].score and (focus - said) & _terms(q.text)
                           and len(self._covered(focus, quotes, q.hit.chunk.doc_id)) >= len(said)), None)
+            if found is None:
+                # ... or a second thread *asks* about what the question is most specifically about, its rarest
+                # focus term, and the lead holds it nowhere: that thread's replies answer its request, however few
+                # words they share with the question ("I'm on it." to "could somebody with provenpackager rights
+                # rebuild ...").
+                rarest = rarest_focus(question, self._idf)
+                found = None if not rarest or rarest in said else next(
+                    (q for q in quotes if q.message is not None and q.hit.chunk.doc_id != lead
+                     and rarest in _terms(_about(q))), None)
+                if found is not None:  # that thread's replies to its request, not the request itself
+                    answers = [q for q in quotes if q.hit.chunk.doc_id == found.hit.chunk.doc_id
+                               and q.message is not None and q.message.role == "answer"]
+                    found = answers[0] if answers else found
+                    extra += answers[1:2]
             if found is not None:
                 runner = found.hit.chunk.doc_id
                 if all(q is not found for q in chosen):

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.text import strip_furniture, words
+from rag.text import stem, strip_furniture, words
 from rag.threads.structure import CHAT_LINE, confirms, has_question_mark, thanks
 from rag.types import Chunk, Hit, Message
 
@@ -191,21 +191,27 @@ def thread_messages(chunks: Sequence[Chunk]) -> list[Message]:
     return full
 
 
-def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limit: int = 3) -> list[Hit]:
+def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limit: int = 3,
+                   focus: frozenset[str] = frozenset()) -> list[Hit]:
     """Thread hits carrying the whole thread's messages (one hit per thread, at its best rank).
 
     Retrieval finds the chunk that matches the question, which in a thread is the question itself; the
     replies that answer it are often in the next chunk. A later chunk of a long thread (its messages carry
     roles but no opener) brings the thread too: read alone it was loose chat, every message in it quotable,
     the asker's too (measured: README, "Latest figures", seventh session). The first ``limit`` threads are
-    expanded (an answer leads with one of them; each expansion is a store read); pages and unstructured chat
-    pass through.
+    expanded (an answer leads with one of them; each expansion is a store read), and past them a thread whose
+    chunk holds one of the question's ``focus`` terms (stemmed) that none expanded so far asks or answers;
+    pages and unstructured chat pass through.
     """
     out: list[Hit] = []
     done: set[str] = set()
+    covered: set[str] = set()
     for h in hits:
         c = h.chunk
-        if not (c.messages and is_annotated(c.messages)) or (len(done) >= limit and c.doc_id not in done):
+        past = len(done) >= limit and c.doc_id not in done
+        if past and c.messages and (focus - covered) & _stems(f"{c.title} {c.text}"):
+            past = False  # it holds what the question is about and the threads before it do not
+        if not (c.messages and is_annotated(c.messages)) or past:
             out.append(h)
             continue
         if c.doc_id in done:
@@ -214,8 +220,16 @@ def expand_threads(hits: list[Hit], fetch: Callable[[str], list[Chunk]], *, limi
         full = thread_messages(sorted(fetch(c.doc_id), key=lambda x: x.index) or [c])
         if len(full) > MAX_THREAD_MESSAGES:
             full = list(c.messages)
+        covered |= focus & _stems(" ".join([c.title, *(m.text for m in full if m.role in _SAYS)]))
         out.append(h.model_copy(update={"chunk": c.model_copy(update={"messages": tuple(full)})}))
     return out
+
+
+_SAYS = ("question", "post", "answer")  # the roles whose words a thread asks or answers with
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text)}
 
 
 def where(chunk: Chunk) -> str:

@@ -324,3 +324,34 @@ def test_a_second_thread_that_holds_the_focus_the_lead_lacks_is_quoted_too() -> 
     assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, elsewhere])} == {"t1"}
     weak = _thread("t4", "a package breaks on koschei", "it breaks on i686 only")  # under the floor
     assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, weak])} == {"t1"}
+
+
+def test_a_thread_whose_request_asks_the_rarest_focus_is_cited_with_its_replies() -> None:
+    # The replies to a request share no word with the question ("I'm on it."): only the request says what they
+    # answer. The lead thread never names the question's rarest term; that thread asks for it.
+    idf = {"provenpackager": 8.0, "fedora": 2.0, "rebuild": 2.0, "batch": 4.0}.get
+    gen = ExtractiveGenerator(lambda t: idf(t) or 0.5)
+    question = "Who can I ask to rebuild a batch of Fedora packages that need provenpackager rights?"
+    lead = _thread("t1", "rebuild plans for the new Fedora release?",
+                   "I rebuild the Fedora packages in a side tag, a batch each day")
+    request = _thread("t2", "could somebody with provenpackager powers bump these and rebuild them?",
+                      "I'm on it.")
+    chosen = gen.select(question, [lead, request])
+    assert {q.hit.chunk.doc_id for q in chosen} == {"t1", "t2"}
+    assert [q.text for q in chosen if q.hit.chunk.doc_id == "t2"] == ["asker: I'm on it."]
+    # a thread that only mentions the term in a reply, under the floor, or one asking about something else
+    other = _thread("t3", "which editor do you use on Fedora?", "emacs")
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [lead, other])} == {"t1"}
+    # the lead that names the rarest term keeps the answer to itself
+    named = _thread("t1", "rebuild plans for the new Fedora release?",
+                    "I have provenpackager rights: I rebuild them in a side tag, a batch each day")
+    assert {q.hit.chunk.doc_id for q in gen.select(question, [named, request])} == {"t1"}
+
+
+def test_who_knows_form_words_are_not_the_rarest_focus() -> None:
+    from rag.answers.focus import rarest_focus
+
+    idf = {"person": 9.0, "rtools44": 5.0, "toolchain": 4.0}.get
+    assert rarest_focus("Who's the right person for questions about the new Rtools44 toolchain?",
+                        lambda t: idf(t) or 0.5) == "rtools44"
+    assert rarest_focus("Who is the right person?", lambda t: idf(t) or 0.5) == ""

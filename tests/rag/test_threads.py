@@ -199,3 +199,23 @@ def test_a_later_chunk_of_a_thread_brings_the_whole_thread() -> None:
     assert [m.role for m in hit.chunk.messages] == ["question", "answer", "other", "answer"]
     units = [u.text for u in answer_units(hit.chunk.messages, split_units)]
     assert units == ["ann: sudo apt install ntfs-3g", "ann: use sudo mount -t ntfs-3g /dev/sdb1 /mnt"]
+
+
+def test_a_thread_past_the_first_three_is_read_whole_when_it_holds_the_rarest_focus_they_lack() -> None:
+    from rag.threads.answer import expand_threads
+    from rag.types import Chunk, Hit
+
+    def thread(doc: str, opener: str, reply: str) -> list[Chunk]:
+        msgs = annotate(_msgs(("ann", opener), ("bob", f"ann: {reply}")))
+        return [Chunk(chunk_id=f"{doc}-{i}", doc_id=doc, index=i, text=m.text, title="#ubuntu", kind="thread",
+                      source=f"threads/{doc}.json", messages=(m,)) for i, m in enumerate(msgs)]
+
+    store = {d: thread(d, f"how do i fix wifi {d}?", "reboot") for d in ("a", "b", "c")}
+    store["d"] = thread("d", "how do i fix wifi with ndiswrapper?", "install the windows driver")
+    store["e"] = thread("e", "how do i fix wifi on boot?", "check rfkill")
+    hits = [Hit(chunk=store[d][0], score=1.0) for d in "abcde"]
+    out = expand_threads(hits, lambda doc: store[doc], focus=frozenset({"ndiswrapper"}))
+    whole = {h.chunk.doc_id for h in out if len(h.chunk.messages) == 2}
+    assert whole == {"a", "b", "c", "d"}  # "e" stays a chunk: past the limit and without the term
+    assert {h.chunk.doc_id for h in expand_threads(hits, lambda doc: store[doc]) if len(h.chunk.messages) == 2} \
+        == {"a", "b", "c"}
