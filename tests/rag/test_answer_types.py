@@ -42,6 +42,12 @@ T = AnswerType
     ("Why did the deploy fail on Friday?", None),
     ("How does the route-solver queue work?", None),
     ("When do I page the secondary on-call?", None),  # a condition, not a date
+    # "where" and "who is" after a noun are relative pronouns: they ask nothing
+    ("What fixed the outage where the hub said the pod quota was exhausted?", None),
+    ("Why does the customer who is on the old plan get two invoices?", None),
+    ("What changes for where user workloads run?", T.PLACE),
+    ("Tell me who owns the billing job", T.PERSON),
+    ("Which team is on call, and who is the lead?", T.PERSON),
 ])
 def test_expected_type_from_the_question_form(question: str, kind: AnswerType | None) -> None:
     assert expected_type(question) == kind
@@ -103,6 +109,21 @@ def test_a_thread_reply_is_near_the_focus_of_the_question_it_answers() -> None:
     assert type_match(T.NUMBER, "jk_: 2GB is all you need really", focus=focus, context=asked) == 0.6
     assert type_match(T.NUMBER, "jk_: that is plenty", focus=focus, context=asked, reply=True) == 0.0
     assert type_match(T.NUMBER, "jk_: 2GB is all you need", focus=focus, context="my wifi drops", reply=True) == 0.2
+
+
+def test_a_chat_reply_answers_a_way_or_a_yes_no_question_in_any_form_unless_it_asks_back() -> None:
+    # Chat answers "how can I add nm-applet ...?" with a menu path, a bot command or a package name: none
+    # is a step by QUOTE_RULES, each is an answer by the thread's structure. A reply that asks back is not.
+    focus, asked = ["nm-applet"], "how can I add nm-applet to my system folder?"
+    for reply in ("ogre: system->preferences->main menu", "!info network-manager-gnome", "dans guardian and squid"):
+        assert type_match(T.STEPS, reply, focus=focus, context=asked, reply=True) == 1.0, reply
+        assert type_match(T.STEPS, reply, focus=focus, context=asked) < 1.0, reply  # not a reply: no structure
+    assert type_match(T.STEPS, "ogre: which panel?", focus=focus, context=asked, reply=True) == 0.0
+    assert type_match(T.POLARITY, "i believe you have to download the deb", focus=["skype"],
+                      context="Can I install skype through synaptic?", reply=True) == 1.0
+    # a reply to another question (the focus is not in what it replies to) gets no such credit
+    assert type_match(T.STEPS, "ogre: system->preferences->main menu", focus=focus, context="my wifi drops",
+                      reply=True) == 0.0
 
 
 def test_focus_is_rare_terms_and_named_things() -> None:
