@@ -116,14 +116,19 @@ QUESTION_RULES: list[tuple[AnswerType, re.Pattern[str]]] = [
         r"^\s*(?:is|are|am|can|could|do|does|did|should|will|would|was|were|has|have|had|may|must)\b", _I)),
 ]
 
-_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+# A month's name or its abbreviation, whole: not the start of another word ("10 decisions", "mark 2").
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b\.?")
 # Quote rules: what counts as an answer of each type inside a quote.
 QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
     AnswerType.NUMBER: re.compile(
         r"(?<![\w-])\d+(?:[.,]\d+)*\s?(?:%|[a-z]{1,6}\b)?|\b(?:one|two|three|four|five|six|seven|eight|"
         r"nine|ten|eleven|twelve|twenty|thirty|fifty|hundred|thousand|million|dozen|half)\b", _I),
     AnswerType.DURATION: re.compile(
-        rf"(?<![\w-])(?:\d+(?:[.,]\d+)?|{_NUM_WORD})(?:\s?-\s?|\s?)(?:to\s+\d+\s?)?{_TIME_UNIT}\b"
+        # a number word needs a space or a hyphen and a unit of more than one letter: "as" is no "a s[econd]",
+        # "ones" no "one s"
+        rf"(?<![\w-])(?:\d+(?:[.,]\d+)?(?:\s?(?:-|–|to)\s?\d+(?:[.,]\d+)?)?(?:\s?-\s?|\s?){_TIME_UNIT}"
+        rf"|{_NUM_WORD}(?:\s+|\s?-\s?)(?:to\s+\w+\s+)?(?!(?:s|h|ms)\b){_TIME_UNIT})\b"
         r"|\b(?:daily|weekly|nightly|hourly|monthly|quarterly|annually|yearly|fortnightly)\b"
         r"|\b(?:every|each|per|once\s+a)\s+(?:other\s+)?(?:day|week|month|quarter|year|hour|sprint|night|"
         r"\w+day)\b|\b(?:indefinitely|forever|until)\b", _I),
@@ -140,7 +145,8 @@ QUOTE_RULES: dict[AnswerType, re.Pattern[str]] = {
         r"directory|dashboard|bucket|channel|wiki|page|drive|vault|console|portal|region|office|server|namespace|"
         r"cluster|site|spreadsheet|sheet|confluence|notion|github|gitlab|grafana|jira|slack|1password|"
         r"tab|menu|settings|account|project|file|inbox|mailbox|room|floor|building)s?\b"
-        r"|\b(?:in|at|on|from|under|via)\s+(?:the\s+)?[A-Z`][\w`-]+", _I),
+        # "in/at/on" + a proper name or a `code` name: case-sensitive, or "in the cluster" would be a place
+        r"|\b(?:in|at|on|from|under|via)\s+(?:the\s+)?(?-i:[A-Z`])[\w`-]+", _I),
     AnswerType.PERSON: re.compile(
         r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z'-]+)+\b|(?<!\w)@[\w.-]+|\b(?:owners?|leads?|managers?|engineers?|"
         r"on-?call|oncall|commanders?|teams?|admins?|administrators?|director|head\s+of|cto|ceo|vp|"

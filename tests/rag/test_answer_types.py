@@ -82,6 +82,26 @@ def test_quote_contains_the_type_or_not(kind: AnswerType, positive: str, negativ
     assert not contains_type(kind, negative)
 
 
+@pytest.mark.parametrize(("kind", "text"), [
+    (T.DURATION, "Follow the steps as mentioned in the blog."),  # "as" is no "a s[econd]"
+    (T.DURATION, "These are the ones we keep."),
+    (T.DATE, "We made 10 decisions at the offsite."),  # "dec..." is no December
+    (T.DATE, "Mark 2 items as done."),
+    (T.PLACE, "It was settled in the end."),  # "in" + a lower-case word is no proper name
+])
+def test_words_that_only_look_like_a_type(kind: AnswerType, text: str) -> None:
+    assert not contains_type(kind, text)
+
+
+@pytest.mark.parametrize(("kind", "text"), [
+    (T.DURATION, "Backups are kept for 5-10 days."), (T.DURATION, "It takes 3 to 5 weeks."),
+    (T.DURATION, "The timeout is 30s."), (T.DURATION, "It takes half an hour."),
+    (T.DATE, "Destroyed on 3 Sept 2020."), (T.DATE, "Since Jan 2024."), (T.PLACE, "It lives in Vault."),
+])
+def test_the_type_in_its_usual_forms(kind: AnswerType, text: str) -> None:
+    assert contains_type(kind, text)
+
+
 def test_a_list_item_is_a_list_and_a_step_by_its_structure() -> None:
     assert contains_type(T.LIST, "SEV1 customer-facing outage", is_item=True)
     assert contains_type(T.STEPS, "the PR is approved by Payments", is_item=True)
