@@ -246,15 +246,23 @@ def type_match(kind: AnswerType | None, text: str, *, focus: list[str], context:
     if (reply and kind in _OPEN_IN_CHAT and not text.rstrip().endswith("?")
             and set(focus) & {stem(w) for w in words(context)}):
         return 1.0
-    if not contains_type(kind, text, is_item=is_item):
-        return 0.0
-    tokens = [stem(w) for w in words(text)]
     wanted = set(focus)
+    if kind in _STRUCTURAL:
+        if not contains_type(kind, text, is_item=is_item):
+            return 0.0
+        spans: list[re.Match[str]] = []
+    else:
+        # The question's own focus word is no answer to it: "annually" is a duration, but not one that answers
+        # "How many days of annual leave ...?".
+        spans = [m for m in QUOTE_RULES[kind].finditer(text) if not _only_focus(m.group(), wanted)]
+        if not spans:
+            return 0.0
+    tokens = [stem(w) for w in words(text)]
     in_text = [i for i, t in enumerate(tokens) if t in wanted]
     in_context = bool(wanted & {stem(w) for w in words(context)})
     if kind in _STRUCTURAL:
         return 1.0 if in_text or in_context else 0.2
-    if in_text and _near(kind, text, in_text):
+    if in_text and _near(text, spans, in_text):
         return 1.0
     if reply and in_context:
         return 1.0
@@ -263,9 +271,15 @@ def type_match(kind: AnswerType | None, text: str, *, focus: list[str], context:
     return 0.2
 
 
-def _near(kind: AnswerType, text: str, focus_positions: list[int]) -> bool:
-    """Is some match of ``kind`` in ``text`` within WINDOW words of a focus position?"""
-    for m in QUOTE_RULES[kind].finditer(text):
+def _only_focus(match: str, focus: set[str]) -> bool:
+    """Is every word of a type match one of the question's focus terms (the question's own word)?"""
+    found = [stem(w) for w in words(match)]
+    return bool(found) and all(w in focus for w in found)
+
+
+def _near(text: str, spans: list[re.Match[str]], focus_positions: list[int]) -> bool:
+    """Is some type match (``spans``, of ``text``) within WINDOW words of a focus position?"""
+    for m in spans:
         at = len(words(text[: m.start()]))
         if any(abs(at - p) <= WINDOW for p in focus_positions):
             return True

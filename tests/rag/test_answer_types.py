@@ -102,6 +102,13 @@ def test_the_type_in_its_usual_forms(kind: AnswerType, text: str) -> None:
     assert contains_type(kind, text)
 
 
+def test_the_questions_own_word_is_no_answer_of_its_type() -> None:
+    # "annually" is a duration, but it is the question's word "annual", not an answer to "how many days".
+    focus = ["annual"]
+    assert type_match(T.DURATION, "Incident response exercises are run at least annually.", focus=focus) == 0.0
+    assert type_match(T.DURATION, "Engineers get 25 days of annual leave a year.", focus=focus) == 1.0
+
+
 def test_a_list_item_is_a_list_and_a_step_by_its_structure() -> None:
     assert contains_type(T.LIST, "SEV1 customer-facing outage", is_item=True)
     assert contains_type(T.STEPS, "the PR is approved by Payments", is_item=True)
