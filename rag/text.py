@@ -39,7 +39,8 @@ def key_terms(text: str) -> list[str]:
     out: list[str] = []
     for w in words(text):
         w = w.strip("'-")
-        if len(w) > 1 and w not in STOPWORDS and w not in out:
+        # a stopword's possessive is a stopword too: "Someone's keys have leaked" is not about "someone"
+        if len(w) > 1 and w not in STOPWORDS and w.removesuffix("'s") not in STOPWORDS and w not in out:
             out.append(w)
     return out
 

@@ -153,6 +153,14 @@ def test_a_chat_reply_answers_a_way_or_a_yes_no_question_in_any_form_unless_it_a
                       reply=True) == 0.0
 
 
+def test_a_stopwords_possessive_is_no_focus() -> None:
+    # "Someone's AWS access keys have leaked": the question is about the keys, not about "someone"
+    idf = {"someon": 9.0, "someone": 9.0, "leak": 3.0}.get
+    focus = focus_terms("Someone's AWS access keys have leaked. What do I do?", lambda t: idf(t) or 1.0)
+    assert "someone" not in focus and "someon" not in focus
+    assert focus[0] == "leak"
+
+
 def test_focus_is_rare_terms_and_named_things() -> None:
     idf = {"rotat": 1.0, "twilio": 5.0, "token": 2.0, "api": 1.5}.get
     focus = focus_terms("How do we rotate the Twilio API token?", lambda t: idf(t) or 0.5)
