@@ -65,10 +65,11 @@ def corpus_weights(origin: np.ndarray, y: np.ndarray) -> np.ndarray:
     questions were 83% of the data/ fold's training rows, and its lexical signals are saturated by how its
     questions were made (each is an opener's own words)."""
     w = np.zeros(len(y), dtype=float)
-    cells = [(c, label) for c in dict.fromkeys(origin) for label in (0, 1) if ((origin == c) & (y == label)).any()]
-    for c, label in cells:
-        cell = (origin == c) & (y == label)
-        w[cell] = 1.0 / cell.sum()
+    for c in dict.fromkeys(origin):
+        for label in (0, 1):
+            cell = (origin == c) & (y == label)
+            if cell.any():
+                w[cell] = 1.0 / cell.sum()
     return w * len(y) / w.sum()
 
 

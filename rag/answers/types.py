@@ -243,25 +243,20 @@ def type_match(kind: AnswerType | None, text: str, *, focus: list[str], context:
     """
     if kind is None:
         return 1.0
-    if (reply and kind in _OPEN_IN_CHAT and not text.rstrip().endswith("?")
-            and set(focus) & {stem(w) for w in words(context)}):
-        return 1.0
     wanted = set(focus)
+    in_context = bool(wanted & {stem(w) for w in words(context)})
+    if reply and in_context and kind in _OPEN_IN_CHAT and not text.rstrip().endswith("?"):
+        return 1.0
+    in_text = [i for i, t in enumerate(stem(w) for w in words(text)) if t in wanted]
     if kind in _STRUCTURAL:
         if not contains_type(kind, text, is_item=is_item):
             return 0.0
-        spans: list[re.Match[str]] = []
-    else:
-        # The question's own focus word is no answer to it: "annually" is a duration, but not one that answers
-        # "How many days of annual leave ...?".
-        spans = [m for m in QUOTE_RULES[kind].finditer(text) if not _only_focus(m.group(), wanted)]
-        if not spans:
-            return 0.0
-    tokens = [stem(w) for w in words(text)]
-    in_text = [i for i, t in enumerate(tokens) if t in wanted]
-    in_context = bool(wanted & {stem(w) for w in words(context)})
-    if kind in _STRUCTURAL:
         return 1.0 if in_text or in_context else 0.2
+    # The question's own focus word is no answer to it: "annually" is a duration, but not one that answers
+    # "How many days of annual leave ...?".
+    spans = [m for m in QUOTE_RULES[kind].finditer(text) if not _only_focus(m.group(), wanted)]
+    if not spans:
+        return 0.0
     if in_text and _near(text, spans, in_text):
         return 1.0
     if reply and in_context:
