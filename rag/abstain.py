@@ -34,14 +34,15 @@ class Signals:
     rare: float
     type_match: float = 1.0
     focus: float = 1.0
+    type_next: float = 1.0
 
     def vector(self) -> list[float]:
         """The features in :data:`FEATURES` order."""
         return [self.dense_top, self.coverage, self.agree, self.gap, self.bm25_top, self.rare,
-                self.type_match, self.focus]
+                self.type_match, self.focus, self.type_next]
 
 
-FEATURES = list(asdict(Signals(0, 0, 0, 0, 0, 0, 0, 0)))
+FEATURES = list(asdict(Signals(0, 0, 0, 0, 0, 0, 0, 0, 0)))
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class AbstainModel:
                 # A model calibrated before later features existed gives them weight 0 (same confidences).
                 weights = (*d["weights"], *[0.0] * (len(FEATURES) - len(names)))
                 return cls(tuple(weights), float(d["bias"]), float(d["threshold"]))
-        return cls((4.0, 6.0, 1.0, 2.0, 0.0, 2.0, 1.0, 2.0), -8.0, 0.5)
+        return cls((4.0, 6.0, 1.0, 2.0, 0.0, 2.0, 1.0, 2.0, 0.0), -8.0, 0.5)
 
     def confidence(self, s: Signals) -> float:
         """Probability-like score that the knowledge base answers the question."""

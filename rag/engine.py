@@ -273,7 +273,7 @@ class QueryEngine:
         quotes = self._selector.select(question, hits, max_sentences=self.settings.max_answer_sentences)
         checks = check_quotes(question, quotes, self.bm25.idf, people_question=is_who_knows(question))
         return Signals(dense_top=top, coverage=cov, agree=agree, gap=gap, bm25_top=b / (b + 10.0), rare=rare,
-                       type_match=checks.type_match, focus=checks.focus), quotes
+                       type_match=checks.type_match, focus=checks.focus, type_next=checks.type_next), quotes
 
     def _citations(self, quotes: list[Quote]) -> list[Citation]:
         by_doc: dict[str, list[Quote]] = {}

@@ -7,6 +7,11 @@ Retrieval signals describe the passages found; these describe the *quotes chosen
   answered by the expert ranking). Near any focus term was tried first and separated less: on-topic
   passages hold numbers and dates near the question's common words ("cluster", "logs") but not near
   the one it is about ("GPUs", "Pingdom");
+- ``type_next``: the same near the *second* focus term. The rarest term is sometimes an incidental word of
+  a question's scenario ("is there an *upper* limit", "what are we *supposed* to ..."), which no answer
+  repeats; as a signal of its own beside ``type_match`` (not merged into it: near either term, the
+  near-misses rose as much as the answerable questions) it lets the model see the answer type next to the
+  question's other specific term;
 - ``focus``: the share of the question's focus terms (:func:`rag.answers.focus.focus_terms`) found in the
   chosen quotes with their page titles and sections (a thread reply: with the question it replies to).
   A rare term found only in a part of the passage that is not quoted does not count: it is not in the
@@ -34,6 +39,7 @@ class QuoteChecks:
     expected: AnswerType | None
     type_match: float
     focus: float
+    type_next: float = 0.0
 
 
 def quote_context(q: Quote, *, title: bool = True) -> str:
@@ -57,11 +63,15 @@ def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], fl
     if not quotes:
         return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
     focus = focus_terms(question, idf)
-    best = max(type_match(kind, q.text, focus=focus[:1], context=quote_context(q, title=title),
-                          is_item=is_item(q), reply=q.message is not None and q.message.role == "answer")
-               for q in quotes)
+
+    def best(near: list[str]) -> float:
+        return max(type_match(kind, q.text, focus=near, context=quote_context(q, title=title), is_item=is_item(q),
+                              reply=q.message is not None and q.message.role == "answer") for q in quotes)
+
+    first = best(focus[:1])
     cov = focus_coverage(focus, [f"{quote_context(q, title=title)} {q.text}" for q in quotes])
-    return QuoteChecks(expected=kind, type_match=best, focus=cov)
+    return QuoteChecks(expected=kind, type_match=first, focus=cov,
+                       type_next=best(focus[1:2]) if len(focus) > 1 else first)
 
 
 def is_item(q: Quote) -> bool:

@@ -210,7 +210,7 @@ def test_the_loco_candidate_model_abstains_when_the_rare_term_is_only_in_an_unqu
     for quote, answers in [("Tokens are rotated every 90 days by the owning team.", False),
                            ("Mapbox tokens are rotated every 90 days.", True)]:
         c = check_quotes(question, [_quote(chunk, quote)], lambda t: idf(t) or 0.5)
-        s = Signals(**retrieval, type_match=c.type_match, focus=c.focus)
+        s = Signals(**retrieval, type_match=c.type_match, focus=c.focus, type_next=c.type_next)
         assert (model.confidence(s) >= model.threshold) is answers, (quote, model.confidence(s))
 
 
