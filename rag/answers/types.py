@@ -11,7 +11,7 @@ duration   how long / how often / how many days... / what (...) retention,      
            timeout, TTL, interval, period, SLA, cadence                           (``30 days``), ``daily``,
                                                                                   ``every Monday``, ``an hour``
 number     how many / how much / how big... / what (...) limit, threshold,        a number (digits or a number
-           number, size, cost, rate, quota                                        word), with its unit if any
+           number, size, cost, rate, quota, salary, allowance, fee, wage, bonus   word), with its unit if any
 date       when is/was/did/will/does / what date, day, year, time                 a date, year, weekday, clock
                                                                                   time, ``Q3``, ``end of month``
 place      where (asking; not "the outage where ...": see ``_ASKS``)              a URL, path, ``#channel``, a
@@ -92,7 +92,9 @@ QUESTION_RULES: list[tuple[AnswerType, re.Pattern[str]]] = [
     (AnswerType.NUMBER, re.compile(
         rf"\bhow\s+(?:many|much|big|large|high|low|fast|far|small)\b"
         rf"|\b(?:what|which)\s+{_FILL}(?:number|percentage|percent|limit|threshold|quota|rate|size|cost|price|"
-        rf"budget|amount|count|capacity|maximum|minimum|max|min|ratio|score)\b", _I)),
+        rf"budget|amount|count|capacity|maximum|minimum|max|min|ratio|score|"
+        # money a person is paid: an amount ("What on-call allowance are engineers paid?")
+        rf"salary|salaries|allowances?|fees?|wages?|bonus|bonuses|stipend)\b", _I)),
     (AnswerType.DATE, re.compile(
         r"^\s*when\s+(?:is|was|did|will|were|are|does)\b|\bsince\s+when\b|\bby\s+when\b"
         r"|\b(?:what|which)\s+(?:date|day|year|month|time|week|quarter)\b|\bwhat\s+time\b", _I)),

@@ -14,6 +14,8 @@ T = AnswerType
 @pytest.mark.parametrize(("question", "kind"), [
     ("How many read replicas does tracking-db have?", T.NUMBER),
     ("What is the rate limit for write endpoints?", T.NUMBER),
+    ("What on-call allowance are Cloud Platform engineers paid?", T.NUMBER),  # money paid: an amount
+    ("Which team is in charge of the Twilio account?", T.PERSON),  # "charge" is no amount here
     ("How long do we keep GPS pings in Snowflake?", T.DURATION),
     ("How many days of annual leave do engineers get?", T.DURATION),
     ("What is the retention period for application logs?", T.DURATION),
