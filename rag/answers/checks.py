@@ -55,21 +55,25 @@ def quote_context(q: Quote, *, title: bool = True) -> str:
 
 def check_quotes(question: str, quotes: Sequence[Quote], idf: Callable[[str], float], *,
                  people_question: bool = False, title: bool = True) -> QuoteChecks:
-    """Answer-type match and focus coverage of ``quotes`` for ``question`` (no quotes: both 0).
+    """Answer-type match (near the first and the second focus term) and focus coverage of ``quotes`` for
+    ``question`` (no quotes: all 0).
 
     ``title=False`` leaves page titles out of the quotes' context: a part of a question is not answered
     by a quote that merely stands on a page whose title names it."""
     kind = None if people_question else expected_type(question)
     if not quotes:
-        return QuoteChecks(expected=kind, type_match=0.0, focus=0.0)
+        return QuoteChecks(expected=kind, type_match=0.0, focus=0.0, type_next=0.0)
     focus = focus_terms(question, idf)
+    # each quote's context and shape once: both type signals and the coverage read them
+    seen = [(q.text, quote_context(q, title=title), is_item(q), q.message is not None and q.message.role == "answer")
+            for q in quotes]
 
     def best(near: list[str]) -> float:
-        return max(type_match(kind, q.text, focus=near, context=quote_context(q, title=title), is_item=is_item(q),
-                              reply=q.message is not None and q.message.role == "answer") for q in quotes)
+        return max(type_match(kind, text, focus=near, context=context, is_item=item, reply=reply)
+                   for text, context, item, reply in seen)
 
     first = best(focus[:1])
-    cov = focus_coverage(focus, [f"{quote_context(q, title=title)} {q.text}" for q in quotes])
+    cov = focus_coverage(focus, [f"{context} {text}" for text, context, _, _ in seen])
     return QuoteChecks(expected=kind, type_match=first, focus=cov,
                        type_next=best(focus[1:2]) if len(focus) > 1 else first)
 
