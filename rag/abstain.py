@@ -41,6 +41,11 @@ class Signals:
         return [self.dense_top, self.coverage, self.agree, self.gap, self.bm25_top, self.rare,
                 self.type_match, self.focus, self.type_next]
 
+    @classmethod
+    def mean(cls, many: list[Signals]) -> Signals:
+        """Each signal's mean over ``many`` (a two-part question and its two parts, :mod:`rag.engine`)."""
+        return cls(*[sum(v) / len(many) for v in zip(*(s.vector() for s in many), strict=True)])
+
 
 FEATURES = list(asdict(Signals(0, 0, 0, 0, 0, 0, 0, 0, 0)))
 

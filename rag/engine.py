@@ -14,7 +14,7 @@ from rag.abstain import AbstainModel, Signals
 from rag.access import can_read
 from rag.answers.checks import check_quotes
 from rag.answers.focus import rarest_focus
-from rag.answers.parts import uncovered_parts
+from rag.answers.parts import question_parts, uncovered_parts
 from rag.bm25 import BM25Index
 from rag.codify.rank import draft_docs, drafts_last
 from rag.config import Settings
@@ -122,7 +122,7 @@ class QueryEngine:
         got = self.retriever.retrieve(question, k=k, filters=filters)
         got = replace(got, hits=drafts_last(got.hits, self._drafts()))  # unreviewed drafts below reviewed pages
         hits = expand_threads(got.hits, self._thread_chunks, focus=self._focus(question))
-        signals, quotes = self._assess(question, got, hits)
+        signals, quotes = self._assess(question, got, hits, k=k, filters=filters)
         confidence = self.abstain_model.confidence(signals) if got.hits else 0.0
         abstained = not got.hits or confidence < self.abstain_model.threshold
         who = is_who_knows(question)
@@ -239,7 +239,7 @@ class QueryEngine:
         except Exception as exc:  # a broken log must never cost the asker their answer
             log.warning("query log: could not record question %s: %s", answer.question_id, exc)
 
-    def signals(self, question: str, got: Retrieved) -> Signals:
+    def signals(self, question: str, got: Retrieved, *, filters: Filters | None = None) -> Signals:
         """Evidence-strength features for the abstention model: of the passages, and of the quotes an
         extractive answer would take from them (:mod:`rag.answers.checks`).
 
@@ -247,10 +247,31 @@ class QueryEngine:
         conversation, so a thread's replies are checked, not only the chunk that matched - usually the
         asker's own question."""
         hits = expand_threads(got.hits, self._thread_chunks, focus=self._focus(question))
-        return self._assess(question, got, hits)[0]
+        return self._assess(question, got, hits, filters=filters)[0]
 
-    def _assess(self, question: str, got: Retrieved, hits: list[Hit]) -> tuple[Signals, list[Quote]]:
-        """:meth:`signals` over the thread-expanded ``hits``, and the quotes they were computed from."""
+    def _assess(self, question: str, got: Retrieved, hits: list[Hit], *, k: int | None = None,
+                filters: Filters | None = None) -> tuple[Signals, list[Quote]]:
+        """:meth:`signals` over the thread-expanded ``hits``, and the quotes they were computed from.
+
+        A two-part question ("How long do we keep X, and why?"): the whole question's signals are diluted by
+        the words of each part (coverage, focus, the type near its rarest term), so each part is also
+        retrieved on its own (with the same ``filters``) and every signal is the mean over the whole and the
+        two parts (:meth:`Signals.mean`). Their best was measured too: it answers two-part near-misses
+        whose one part has no type to check (README, "Latest figures")."""
+        signals, quotes = self._evidence(question, got, hits)
+        parts = [] if is_who_knows(question) else question_parts(question)
+        if len(parts) == 2:
+            of_parts = []
+            for part in parts:
+                part_got = self.retriever.retrieve(part, k=k or self.settings.top_k, filters=filters)
+                part_got = replace(part_got, hits=drafts_last(part_got.hits, self._drafts()))
+                part_hits = expand_threads(part_got.hits, self._thread_chunks, focus=self._focus(part))
+                of_parts.append(self._evidence(part, part_got, part_hits)[0])
+            signals = Signals.mean([signals, *of_parts])
+        return signals, quotes
+
+    def _evidence(self, question: str, got: Retrieved, hits: list[Hit]) -> tuple[Signals, list[Quote]]:
+        """The signals of one retrieval of ``question`` and the quotes they were computed from."""
         terms = query_terms(question)
         cov = max((coverage(terms, embed_text(h.chunk), self.bm25.idf) for h in got.hits[:3]), default=0.0)
         dense_docs = list(dict.fromkeys(c.doc_id for c, _ in got.dense))

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from rag.engine import NO_ANSWER, QueryEngine, is_who_knows
+from rag.abstain import Signals
+from rag.answers.parts import question_parts
+from rag.codify.rank import drafts_last
+from rag.engine import NO_ANSWER, QueryEngine, expand_threads, is_who_knows
 from rag.evidence import split_units
+from rag.retrieval import Retrieved
 from rag.text import strip_furniture
 from rag.threads import annotate
 from rag.threads.answer import answer_units
-from rag.types import Message
+from rag.types import Filters, Message
 from tests.rag.conftest import source_matches
 
 pytestmark = pytest.mark.slow
@@ -171,3 +177,50 @@ def test_a_mail_reply_that_quotes_the_question_is_quoted_only_for_its_own_words(
                              "repository changed?\n\nNo, the keyserver is down: try keys.openpgp.org instead.")])
     units = [u.text for u in answer_units(msgs, split_units)]
     assert units == ["No, the keyserver is down: try keys.openpgp.org instead."]
+
+
+_TWO_PART = ("For how long do we keep drivers' GPS history in the warehouse, and what was the reasoning "
+             "behind that period?")
+
+
+def _one_retrieval(engine: QueryEngine, text: str) -> Signals:
+    """The signals of ``text`` alone, from its own retrieval (what the engine computes per part)."""
+    got = engine.retriever.retrieve(text, k=engine.settings.top_k)
+    got = replace(got, hits=drafts_last(got.hits, engine._drafts()))
+    hits = expand_threads(got.hits, engine._thread_chunks, focus=engine._focus(text))
+    return engine._evidence(text, got, hits)[0]
+
+
+def test_a_two_part_question_is_assessed_as_the_mean_of_it_and_its_parts(engine: QueryEngine) -> None:
+    parts = question_parts(_TWO_PART)
+    assert len(parts) == 2
+    whole = _one_retrieval(engine, _TWO_PART)
+    got = engine.signals(_TWO_PART, engine.retriever.retrieve(_TWO_PART, k=engine.settings.top_k))
+    want = Signals.mean([whole, *(_one_retrieval(engine, p) for p in parts)])
+    assert got.vector() == pytest.approx(want.vector())
+    # the whole question's words dilute its evidence: "what was the reasoning" is in no GPS retention row
+    assert got.coverage > whole.coverage and got != whole
+
+
+def test_a_one_part_question_keeps_its_own_signals(engine: QueryEngine) -> None:
+    q = "How long do we keep GPS pings in Snowflake?"
+    assert question_parts(q) == [q]
+    got = engine.signals(q, engine.retriever.retrieve(q, k=engine.settings.top_k))
+    assert got == _one_retrieval(engine, q)
+
+
+def test_the_parts_of_a_two_part_question_are_retrieved_with_the_asker_s_filters(
+        engine: QueryEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, Filters | None]] = []
+    retrieve = engine.retriever.retrieve
+
+    def spy(query: str, **kw: Any) -> Retrieved:  # records the call, then runs the real retrieval
+        seen.append((query, kw.get("filters")))
+        return retrieve(query, **kw)
+
+    monkeypatch.setattr(engine.retriever, "retrieve", spy)
+    only_retros = Filters(kind=("retro",))
+    a = engine.ask(_TWO_PART, filters=only_retros)
+    assert [q for q, _ in seen] == [_TWO_PART, *question_parts(_TWO_PART)]
+    assert all(f == only_retros for _, f in seen)
+    assert all(c.kind == "retro" for c in a.citations)
